@@ -1,0 +1,85 @@
+"""Record a freshly generated project in git: init on main, one commit, annotated tag v<version>.
+
+Run by Copier as a task, on copy only, in the destination directory, with Copier's own Python.
+It never writes any git configuration: the author answers reach git through GIT_AUTHOR_* and
+GIT_COMMITTER_* in the environment of these git calls alone, so it works where no identity is set.
+
+When the destination already lies inside a git work tree (a clone of an existing repository, a
+monorepo), nothing is committed or tagged there: its history and tags belong to its owner, and
+files staged by them must not be swept into our commit. The user is told what to run instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+
+def git(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], env=env, capture_output=True, text=True, check=False)
+
+
+def fail(step: str, result: subprocess.CompletedProcess[str]) -> int:
+    print(
+        f"gar-template: '{step}' failed:\n{result.stderr.strip()}\n"
+        "The project was not recorded in git. Fix the cause and copy again, or run Copier with "
+        "--skip-tasks and record it yourself (see the template's README, 'Tasks and trust').",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--version", required=True)
+    parser.add_argument("--author-name", required=True)
+    parser.add_argument("--author-email", required=True)
+    args = parser.parse_args()
+    tag = f"v{args.version}"
+
+    if shutil.which("git") is None:
+        print(
+            "gar-template: git is not on PATH, so the project was generated but not recorded in "
+            "git. Install git, then in the project run:\n"
+            f"  git init --initial-branch=main && git add --all && git commit -m 'Initial commit' "
+            f"&& git tag -a {tag} -m 'Release {args.version}'",
+            file=sys.stderr,
+        )
+        return 0
+
+    inside = git("rev-parse", "--show-toplevel")
+    if inside.returncode == 0:
+        print(
+            f"gar-template: this directory is inside the git repository {inside.stdout.strip()}; "
+            "its history and tags were left untouched. Review and commit the generated files "
+            f"yourself, then tag the first release: git tag -a {tag} -m 'Release {args.version}'",
+            file=sys.stderr,
+        )
+        return 0
+
+    identity = {
+        "GIT_AUTHOR_NAME": args.author_name,
+        "GIT_AUTHOR_EMAIL": args.author_email,
+        "GIT_COMMITTER_NAME": args.author_name,
+        "GIT_COMMITTER_EMAIL": args.author_email,
+    }
+    env = {**os.environ, **identity}
+    steps = [
+        ("git init", ["init", "--quiet", "--initial-branch=main"]),
+        ("git add", ["add", "--all"]),
+        ("git commit", ["commit", "--quiet", "--no-verify", "-m", "Initial commit from gar-template"]),
+        ("git tag", ["tag", "-a", tag, "-m", f"Release {args.version}"]),
+    ]
+    for step, argv in steps:
+        result = git(*argv, env=env)
+        if result.returncode != 0:
+            return fail(step, result)
+    print(f"gar-template: initialised git on branch main, committed, tagged {tag}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Answer sets that the smoke-generation tests render, build and run.
+
+Each set is passed to Copier as `--data`-style answers on top of the template's defaults. Together
+they cover both publish_auth modes, every python_min_version and license choice, names with
+hyphens, dots and digits, non-ASCII authors and unusual but valid versions and locations. Package
+and distribution names differ between sets so that all of them can share one virtualenv.
+"""
+
+from __future__ import annotations
+
+ANSWER_SETS: dict[str, dict[str, object]] = {
+    "defaults": {},
+    "wif-hyphen-digits": {
+        "project_name": "Data Tools 2",
+        "python_min_version": "3.12",
+        "license": "MIT",
+        "github_repository": "analytics-team/data-tools-2",
+        "gcp_project_id": "analytics-prod-42",
+        "gcp_project_number": "123456789012",
+        "gcp_workload_identity_pool": "gh-pool",
+        "gcp_workload_identity_provider": "gh-oidc",
+    },
+    "key-apache": {
+        "project_name": "Ledger Sync",
+        "description": "Synchronises ledgers between services.",
+        "python_min_version": "3.13",
+        "license": "Apache-2.0",
+        "publish_auth": "service_account_key",
+        "gcp_project_id": "finance-tools-1",
+        "gcp_repository": "finance-python",
+        "gcp_service_account": "ledger-publisher",
+        "github_repository": "Fin-Org/ledger_sync",
+    },
+    "non-ascii-author": {
+        "project_name": "Zoë's Toolkit",
+        "author_name": "Zoë Ångström-Müller",
+        "author_email": "zoe.angstrom@example.org",
+        "license": "BSD-3-Clause",
+        "python_min_version": "3.14",
+        "gcp_location": "europe-west4",
+    },
+    "explicit-names-rc": {
+        "project_name": "Acme Billing Core",
+        "distribution_name": "acme.billing-core",
+        "package_name": "billing_core",
+        "initial_version": "1.0.0rc1",
+        "gcp_location": "europe",
+        "gcp_repository": "acme-python",
+        "publish_auth": "service_account_key",
+    },
+    "leading-digit-key": {
+        "project_name": "3D Mesh Kit",
+        "initial_version": "2.0.0",
+        "publish_auth": "service_account_key",
+        "author_name": "O'Brien, Seán",
+        "author_email": "sean.obrien@example.ie",
+    },
+    "cjk-author-multiregion": {
+        "project_name": "Geo Index",
+        "author_name": "山田 太郎",
+        "author_email": "taro.yamada@example.jp",
+        "license": "MIT",
+        "gcp_location": "us",
+        "initial_version": "0.0.1",
+        "python_min_version": "3.13",
+    },
+    "unlisted-location-post": {
+        "project_name": "Edge Cache",
+        "gcp_location": "asia-central9",
+        "gcp_location_unlisted_ok": True,
+        "initial_version": "1.2.3.post1",
+        "license": "Apache-2.0",
+        "gcp_project_id": "edge-cache-prod",
+        "gcp_project_number": "987654321",
+    },
+}
+
+# Values the template uses when a question is not answered. A set that answers a question with
+# something else must not show the default anywhere in its project. Only distinctive values are
+# listed: a default like "github" (the provider ID) is also an ordinary word.
+DISTINCTIVE_DEFAULTS: dict[str, str] = {
+    "project_name": "My Package",
+    "distribution_name": "my-package",
+    "package_name": "my_package",
+    "author_name": "Your Name",
+    "author_email": "you@example.com",
+    "gcp_project_id": "my-gcp-project",
+    "gcp_repository": "python-packages",
+    "gcp_service_account": "github-publisher",
+    "github_repository": "your-org/",
+}

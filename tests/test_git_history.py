@@ -1,0 +1,104 @@
+"""The post-generation task records the project in git: one commit, one tag, a clean tree.
+
+conftest.py gives every test an empty HOME and global git config, so these also prove the task
+works where no git identity is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import TEMPLATE_ROOT, Generated, git, run
+
+
+def test_exactly_one_commit_tagged_with_the_initial_version(project: Generated) -> None:
+    assert git(project.path, "rev-list", "--count", "HEAD") == "1"
+    assert git(project.path, "branch", "--show-current") == "main"
+    tag = f"v{project.answers['initial_version']}"
+    assert git(project.path, "tag", "--points-at", "HEAD") == tag
+    assert git(project.path, "cat-file", "-t", tag) == "tag", "the tag must be annotated"
+    assert git(project.path, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_commit_and_tag_are_by_the_author_answers(project: Generated) -> None:
+    expected = f"{project.answers['author_name']} <{project.answers['author_email']}>"
+    assert git(project.path, "log", "-1", "--format=%an <%ae>") == expected
+    assert git(project.path, "log", "-1", "--format=%cn <%ce>") == expected
+    tag = f"v{project.answers['initial_version']}"
+    assert git(project.path, "tag", "-l", "--format=%(taggername) %(taggeremail)", tag) == expected
+
+
+def test_no_git_config_was_written(project: Generated) -> None:
+    assert Path(os.environ["GIT_CONFIG_GLOBAL"]).read_text() == ""
+    local = git(project.path, "config", "--local", "--list")
+    assert "user." not in local
+
+
+def test_gitignore_hides_only_build_artefacts(project: Generated) -> None:
+    """A rendered file that .gitignore matched would silently be left out of the first commit."""
+    ignored = git(project.path, "ls-files", "--others", "--ignored", "--exclude-standard").splitlines()
+    artefacts = re.compile(r"src/[^/]+/_version\.py|src/[^/]+\.egg-info/.*|build/.*|(.*/)?__pycache__/.*")
+    assert [path for path in ignored if not artefacts.fullmatch(path)] == []
+
+
+def template_without_git(tmp_path: Path) -> Path:
+    """The template's files as a plain directory: Copier then needs no git to read them."""
+    listed = run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=TEMPLATE_ROOT).splitlines()
+    copy = tmp_path / "template"
+    for relative in listed:
+        source = TEMPLATE_ROOT / relative
+        if source.is_file():
+            (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / relative)
+    return copy
+
+
+def copier_cli(*args: str | Path, path: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *map(str, args)],
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do(tmp_path: Path) -> None:
+    no_git = tmp_path / "empty-bin"
+    no_git.mkdir()
+    destination = tmp_path / "project"
+    result = copier_cli("copy", "--trust", "--defaults", template_without_git(tmp_path), destination, path=str(no_git))
+    assert result.returncode == 0, result.stderr
+    assert "git is not on PATH" in result.stderr
+    assert "git tag -a v0.1.0" in result.stderr
+    assert (destination / "pyproject.toml").is_file()
+    assert (destination / "src" / "my_package" / "ops.py").is_file()
+    assert not (destination / ".git").exists()
+
+
+def test_inside_an_existing_repository_history_and_tags_are_left_alone(tmp_path: Path) -> None:
+    outer = tmp_path / "monorepo"
+    outer.mkdir()
+    identity = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com"]
+    git(outer, "init", "--quiet", "--initial-branch=trunk")
+    (outer / "NOTES.md").write_text("existing work\n")
+    git(outer, "add", "NOTES.md")
+    git(outer, *identity, "commit", "--quiet", "-m", "existing")
+    git(outer, *identity, "tag", "-a", "v0.1.0", "-m", "their own tag")
+    before = (git(outer, "rev-parse", "HEAD"), git(outer, "rev-parse", "v0.1.0"))
+
+    destination = outer / "packages" / "my-package"
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", TEMPLATE_ROOT, destination, path=os.environ["PATH"]
+    )
+    assert result.returncode == 0, result.stderr
+    assert "history and tags were left untouched" in result.stderr
+    assert (git(outer, "rev-parse", "HEAD"), git(outer, "rev-parse", "v0.1.0")) == before
+    assert not (destination / ".git").exists()
+    assert (destination / "pyproject.toml").is_file()
+    assert git(outer, "status", "--porcelain") == "?? packages/"

@@ -1,0 +1,123 @@
+"""Every rendered path and file carries the chosen names, and nothing unrendered survives."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+import yaml
+from answer_sets import DISTINCTIVE_DEFAULTS
+from conftest import TEMPLATE_DEFAULTS, Generated
+
+# GitHub's own expressions, ${{ ... }}, are meant to stay in the workflows.
+GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+JINJA_MARKUP = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+
+
+def test_no_unrendered_jinja_in_paths_or_contents(project: Generated) -> None:
+    for path in project.files():
+        relative = path.relative_to(project.path).as_posix()
+        assert not JINJA_MARKUP.search(relative), f"unrendered path {relative}"
+        assert not relative.endswith(".jinja"), f"template suffix kept on {relative}"
+        text = GITHUB_EXPRESSION.sub("", path.read_text(encoding="utf-8"))
+        match = JINJA_MARKUP.search(text)
+        assert match is None, f"unrendered Jinja in {relative}: {text[max(0, match.start() - 40) : match.end() + 40]!r}"
+
+
+def test_no_default_name_survives_where_another_was_given(project: Generated) -> None:
+    replaced = {
+        key: default
+        for key, default in DISTINCTIVE_DEFAULTS.items()
+        if not str(project.answers[key]).startswith(default.rstrip("/"))
+    }
+    for path in project.files():
+        relative = path.relative_to(project.path).as_posix()
+        text = path.read_text(encoding="utf-8")
+        for key, default in replaced.items():
+            assert default not in relative, f"{relative} is named after the default {key} {default!r}"
+            assert default not in text, f"{relative} still holds the default {key} {default!r}"
+
+
+def test_package_lives_under_its_own_name(project: Generated) -> None:
+    package = project.answers["package_name"]
+    assert sorted(p.name for p in (project.path / "src").iterdir()) == [package]
+    for name in ("__init__.py", "ops.py", "py.typed"):
+        assert (project.path / "src" / package / name).is_file()
+    for test_file in (project.path / "tests").glob("test_*.py"):
+        imports = re.findall(r"^(?:from|import) (\w+)", test_file.read_text(), re.MULTILINE)
+        assert package in imports, f"{test_file.name} does not import {package}"
+
+
+def test_pyproject_follows_the_answers(project: Generated) -> None:
+    answers = project.answers
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    metadata = pyproject["project"]
+    assert metadata["name"] == answers["distribution_name"]
+    assert metadata["description"] == answers["description"]
+    assert metadata["authors"] == [{"name": answers["author_name"], "email": answers["author_email"]}]
+    assert metadata["requires-python"] == f">={answers['python_min_version']}"
+    expected_license = "LicenseRef-Proprietary" if answers["license"] == "Proprietary" else answers["license"]
+    assert metadata["license"] == expected_license
+    assert metadata["dynamic"] == ["version"]
+    assert "Private :: Do Not Upload" in metadata["classifiers"]
+    minor = int(str(answers["python_min_version"]).split(".")[1])
+    versions = [
+        c.rsplit(" ", 1)[1]
+        for c in metadata["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
+    assert versions == [f"3.{m}" for m in range(minor, 15)]
+    assert pyproject["tool"]["setuptools_scm"]["version_file"] == f"src/{answers['package_name']}/_version.py"
+
+
+def test_license_file_follows_the_answer(project: Generated) -> None:
+    text = (project.path / "LICENSE").read_text(encoding="utf-8")
+    first_line = {
+        "MIT": "MIT License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "Apache-2.0": "Apache License",
+        "Proprietary": f"Copyright (c) {project.answers['author_name']}. All rights reserved.",
+    }[str(project.answers["license"])]
+    assert text.strip().splitlines()[0].strip() == first_line
+    if project.answers["license"] != "Apache-2.0":
+        assert str(project.answers["author_name"]) in text
+
+
+def test_answers_file_records_every_answer(project: Generated) -> None:
+    expected = dict(TEMPLATE_DEFAULTS)
+    expected.update(project.given)
+    for key, value in expected.items():
+        if key not in project.answers:
+            # Questions hidden by `when` (the workload identity ones in key mode) are not recorded.
+            assert key.startswith(("gcp_workload_identity", "gcp_project_number", "gcp_location_unlisted_ok")), key
+            continue
+        if isinstance(value, str) and "{{" in value:
+            continue  # a derived default: checked through the files that use it
+        assert project.answers[key] == value, key
+    assert project.answers["_src_path"]
+    assert project.answers["_commit"]
+
+
+def test_ci_matrix_starts_at_the_minimum_python(project: Generated) -> None:
+
+    workflow = yaml.safe_load((project.path / ".github/workflows/test.yml").read_text())
+    matrix = workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"]
+    minor = int(str(project.answers["python_min_version"]).split(".")[1])
+    assert matrix == [f"3.{m}" for m in range(minor, 15)]
+    checkout = next(s for s in workflow["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+
+
+@pytest.mark.parametrize(
+    ("answer_set", "distribution", "package"),
+    [
+        ("defaults", "my-package", "my_package"),
+        ("wif-hyphen-digits", "data-tools-2", "data_tools_2"),
+        ("leading-digit-key", "3d-mesh-kit", "py3d_mesh_kit"),
+        ("explicit-names-rc", "acme.billing-core", "billing_core"),
+    ],
+)
+def test_names_are_derived_from_the_project_name(generate, answer_set: str, distribution: str, package: str) -> None:
+    answers = generate(answer_set).answers
+    assert (answers["distribution_name"], answers["package_name"]) == (distribution, package)
