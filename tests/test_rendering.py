@@ -116,6 +116,7 @@ def test_ci_matrix_starts_at_the_minimum_python(project: Generated) -> None:
         ("wif-hyphen-digits", "data-tools-2", "data_tools_2"),
         ("leading-digit-key", "3d-mesh-kit", "py3d_mesh_kit"),
         ("explicit-names-rc", "acme.billing-core", "billing_core"),
+        ("non-ascii-author", "zoes-toolkit", "zoes_toolkit"),
     ],
 )
 def test_names_are_derived_from_the_project_name(generate, answer_set: str, distribution: str, package: str) -> None:

@@ -21,7 +21,7 @@ BAD_ANSWERS = [
     ("gcp_project_id", "My_Project", "Google Cloud project ID"),
     ("gcp_project_id", "my-google-project", "must not contain 'google'"),
     ("gcp_location", "Mars", "Artifact Registry location"),
-    ("gcp_location", "mars-north1", "gcloud artifacts locations list"),
+    ("gcp_location", "mars-north1", 'Question "gcp_location_unlisted_ok" is required'),
     ("gcp_repository", "Python_Packages", "repository ID"),
     ("author_email", "not-an-address", "e-mail address"),
     ("github_repository", "just-a-name", "OWNER/NAME"),
