@@ -1,0 +1,84 @@
+"""A new user answering Copier's prompts in a terminal gets a working project.
+
+Copier's prompts need a real terminal, so pexpect runs the real CLI in a pseudo-terminal and
+types answers as a person would: clearing pre-filled defaults, picking choices with the arrow
+keys, and correcting an answer that the validator refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import yaml
+
+from conftest import TEMPLATE_ROOT, Virtualenv, git
+
+CLEAR_LINE = "\x15"  # Ctrl-U: the prompts come pre-filled with the default
+DOWN = "\x1b[B"
+ENTER = "\r"
+
+
+def answer(session: pexpect.spawn, prompt: str, keys: str) -> None:
+    session.expect_exact(prompt)
+    session.send(keys)
+
+
+def test_interactive_copy_with_a_corrected_answer(tmp_path: Path, shared_venv: Virtualenv) -> None:
+    destination = tmp_path / "weather-feeds"
+    session = pexpect.spawn(
+        sys.executable,
+        ["-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(destination)],
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+        # The pseudo-terminal never answers prompt_toolkit's cursor-position requests; without
+        # this, each prompt waits for that answer before it accepts keys.
+        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
+    )
+    try:
+        answer(session, "Human name of the project", CLEAR_LINE + "Weather Feeds" + ENTER)
+        answer(session, "Distribution name", ENTER)  # derived: weather-feeds
+        answer(session, "Import name", CLEAR_LINE + "json" + ENTER)
+        session.expect_exact("must not be a standard-library module name")
+        session.send(CLEAR_LINE + "weather_feeds" + ENTER)
+        answer(session, "One-line summary", ENTER)
+        answer(session, "Author name", CLEAR_LINE + "Siân Ó Briain" + ENTER)
+        answer(session, "Author e-mail", CLEAR_LINE + "sian@example.net" + ENTER)
+        answer(session, "License of the package", DOWN + ENTER)  # MIT
+        answer(session, "Oldest Python", ENTER)
+        answer(session, "First version", CLEAR_LINE + "v1.0.0" + ENTER)
+        session.expect_exact("without a leading 'v'")
+        session.send(CLEAR_LINE + "1.0.0" + ENTER)
+        answer(session, "GitHub repository", CLEAR_LINE + "met-office-labs/weather-feeds" + ENTER)
+        answer(session, "Google Cloud project ID", CLEAR_LINE + "weather-data-7" + ENTER)
+        answer(session, "Artifact Registry location", CLEAR_LINE + "europe-west2" + ENTER)
+        answer(session, "Artifact Registry Python repository ID", ENTER)
+        answer(session, "How GitHub Actions authenticates", DOWN + ENTER)  # service account key
+        answer(session, "ID of the service account", ENTER)
+        session.expect(pexpect.EOF, timeout=120)
+    finally:
+        session.close()
+    assert session.exitstatus == 0, session.before
+
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    expected = {
+        "project_name": "Weather Feeds",
+        "distribution_name": "weather-feeds",
+        "package_name": "weather_feeds",
+        "author_name": "Siân Ó Briain",
+        "license": "MIT",
+        "initial_version": "1.0.0",
+        "gcp_location": "europe-west2",
+        "publish_auth": "service_account_key",
+    }
+    assert {key: answers[key] for key in expected} == expected
+    assert "gcp_workload_identity_pool" not in answers, "workload identity questions are skipped in key mode"
+    assert git(destination, "tag", "--points-at", "HEAD") == "v1.0.0"
+
+    shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
+    output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)
+    assert re.search(r"^\d+ passed", output, re.MULTILINE), output
