@@ -1,0 +1,100 @@
+"""A real package index for the publishing tests: pypiserver on 127.0.0.1 with htpasswd auth.
+
+It stands in for Artifact Registry the way the publish workflow talks to it: uploads and
+downloads both need the user `oauth2accesstoken` and a token as password.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+USER = "oauth2accesstoken"
+
+
+@dataclass(frozen=True)
+class PackageIndex:
+    port: int
+    token: str
+    packages: Path
+
+    @property
+    def upload_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def simple_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/simple/"
+
+    @property
+    def authenticated_simple_url(self) -> str:
+        return f"http://{USER}:{self.token}@127.0.0.1:{self.port}/simple/"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_index(root: Path) -> Iterator[PackageIndex]:
+    """Start pypiserver, wait until it answers, and always stop it."""
+    packages = root / "packages"
+    packages.mkdir(parents=True)
+    token = secrets.token_urlsafe(24)
+    # Apache's {SHA} htpasswd format, which pypiserver's passlib reads; written with the standard
+    # library because importing passlib here warns about the deprecated crypt module.
+    digest = base64.b64encode(hashlib.sha1(token.encode()).digest()).decode()
+    (root / "htpasswd").write_text(f"{USER}:{{SHA}}{digest}\n")
+    index = PackageIndex(port=free_port(), token=token, packages=packages)
+    log = (root / "pypiserver.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pypiserver",
+            "run",
+            "--port",
+            str(index.port),
+            "--host",
+            "127.0.0.1",
+            "--passwords",
+            str(root / "htpasswd"),
+            "--authenticate",
+            "update,download,list",
+            "--disable-fallback",
+            str(packages),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{index.port}/health", timeout=1):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"pypiserver did not start: {(root / 'pypiserver.log').read_text()}") from None
+                time.sleep(0.1)
+        yield index
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

@@ -1,0 +1,67 @@
+"""Run steps of a rendered GitHub workflow locally, as the runner would.
+
+A step's `run:` script is executed verbatim by `bash --noprofile --norc -eo pipefail` (the
+workflow sets `shell: bash`), with the workflow's and the step's `env`. GitHub expressions in
+that env must each be given a local value by the caller: any expression left over fails the test,
+so a new expression in a workflow cannot slip past these tests unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def step(workflow: dict[str, Any], job: str, name: str) -> dict[str, Any]:
+    matches = [s for s in workflow["jobs"][job]["steps"] if s.get("name") == name]
+    assert len(matches) == 1, f"no single step {name!r} in job {job!r}"
+    return matches[0]
+
+
+def run_step(
+    workflow: dict[str, Any],
+    job: str,
+    name: str,
+    *,
+    cwd: Path,
+    local: dict[str, str],
+    path: str,
+    runner: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run one step; `local` replaces the step env's GitHub expressions, by variable name.
+
+    `runner` holds what the runner itself provides, such as GITHUB_OUTPUT.
+    """
+    found = step(workflow, job, name)
+    assert workflow["defaults"]["run"]["shell"] == "bash"
+    env = {"PATH": path, "HOME": os.environ["HOME"], "RUNNER_TEMP": str(cwd), **(runner or {})}
+    env.update({k: str(v) for k, v in workflow.get("env", {}).items()})
+    for key, value in found.get("env", {}).items():
+        if EXPRESSION.search(str(value)):
+            assert key in local, f"step {name!r} needs a local value for {key} = {value}"
+            env[key] = local[key]
+        else:
+            env[key] = str(value)
+    leftover = [v for v in env.values() if EXPRESSION.search(v)]
+    assert leftover == [], leftover
+    script = cwd / "step.sh"
+    script.write_text(found["run"])
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
