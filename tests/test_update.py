@@ -1,0 +1,172 @@
+"""`copier update` and `copier recopy` on a project with its owner's work in it.
+
+A temporary clone of this template is tagged v0.1.0, a project is copied from that tag and its
+owner commits work: edits to template-owned files and files of their own. The template then
+changes and is tagged v0.2.0. Each test updates its own clone of that project with the real CLI.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TEMPLATE_ROOT, git, run
+
+COMMIT = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com", "commit", "--quiet"]
+
+
+def copier(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *map(str, args)], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@dataclass
+class UpdateSetup:
+    template: Path
+    project: Path
+
+    def fresh_project(self, destination: Path) -> Path:
+        run("git", "clone", "--quiet", self.project, destination)
+        return destination
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
+    root = tmp_path_factory.mktemp("update")
+    template = root / "template"
+    run("git", "clone", "--quiet", TEMPLATE_ROOT, template)
+    # The clone holds what is committed: uncommitted template changes are not part of this test.
+    git(template, "tag", "v0.1.0")
+
+    project = root / "project"
+    copied = copier("copy", "--trust", "--defaults", "--vcs-ref", "v0.1.0", template, project, cwd=root)
+    assert copied.returncode == 0, copied.stderr
+    # The owner's work: an edit to a template-owned file, and files of their own.
+    edit(project / "README.md", "## Develop\n", "## Develop\n\nAsk #data-platform for access first.\n")
+    (project / "src/my_package/extra.py").write_text(
+        "from my_package.ops import add\n\n\ndef twice(a: float) -> float:\n    return add(a, a)\n"
+    )
+    (project / "NOTES.md").write_text("Our own notes.\n")
+    git(project, "add", "--all")
+    git(project, *COMMIT, "-m", "Owner's work")
+
+    # The template moves on: a changed file, a new file.
+    edit(
+        template / "template/README.md.jinja",
+        "## Versions come from git tags\n",
+        "## Versions come from git tags\n\nTemplate v0.2.0 says hello.\n",
+    )
+    (template / "template/CONTRIBUTING.md").write_text("Contributions welcome.\n")
+    git(template, "add", "--all")
+    git(template, *COMMIT, "-m", "Template change")
+    git(template, "tag", "v0.2.0")
+    return UpdateSetup(template=template, project=project)
+
+
+def files_with(project: Path, text: str) -> list[str]:
+    found = subprocess.run(
+        ["git", "grep", "-l", "--untracked", "-F", text], cwd=project, capture_output=True, text=True
+    )
+    return found.stdout.split()
+
+
+def test_update_brings_template_changes_and_keeps_the_owners_work(setup: UpdateSetup, tmp_path: Path) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")
+    result = copier("update", "--trust", "--defaults", cwd=project)
+    assert result.returncode == 0, result.stderr
+
+    readme = (project / "README.md").read_text()
+    assert "Template v0.2.0 says hello." in readme
+    assert "Ask #data-platform for access first." in readme
+    assert (project / "CONTRIBUTING.md").read_text() == "Contributions welcome.\n"
+    assert (project / "NOTES.md").is_file() and (project / "src/my_package/extra.py").is_file()
+    assert list(project.rglob("*.rej")) == []
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v0.2.0"
+    # The initial-commit task runs on copy only: the update made no commit and no tag.
+    assert (git(project, "rev-list", "--count", "HEAD"), git(project, "tag")) == (commits, tags)
+    assert "initialised git" not in result.stdout + result.stderr
+
+
+def test_changing_an_answer_rewrites_every_place_that_uses_it(setup: UpdateSetup, tmp_path: Path) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    users = files_with(project, "us-central1")
+    assert {"README.md", ".github/workflows/publish.yml", "scripts/setup-gcp.sh"} <= set(users)
+    result = copier("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert files_with(project, "us-central1") == []
+    assert set(users) <= set(files_with(project, "europe-west1"))
+
+
+def test_overlapping_edits_give_visible_conflict_markers(setup: UpdateSetup, tmp_path: Path) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    # The owner rewrites the very line the template changes after it.
+    edit(
+        project / "README.md",
+        "## Versions come from git tags\n",
+        "## Versions come from git tags\n\nOwner's own line.\n",
+    )
+    git(project, *COMMIT, "--all", "-m", "Owner edits the same place")
+    result = copier("update", "--trust", "--defaults", cwd=project)
+    assert result.returncode == 0, result.stderr
+    readme = (project / "README.md").read_text()
+    assert "<<<<<<<" in readme and ">>>>>>>" in readme
+    assert "Owner's own line." in readme and "Template v0.2.0 says hello." in readme
+    assert list(project.rglob("*.rej")) == []
+
+
+def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, tmp_path: Path) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    edit(
+        project / "src/my_package/ops.py",
+        '"""Return the product of a and b."""',
+        '"""Multiply: the owner\'s docstring."""',
+    )
+    git(project, *COMMIT, "--all", "-m", "Owner edits a template file")
+    result = copier("update", "--trust", "--defaults", "--data", "package_name=ledger", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "package renamed from my_package to ledger" in result.stdout
+
+    assert not (project / "src/my_package").exists()
+    extra = (project / "src/ledger/extra.py").read_text()
+    assert extra.startswith("from ledger.ops import add")
+    ops = (project / "src/ledger/ops.py").read_text()
+    assert "<<<<<<< your version" in ops and "Multiply: the owner's docstring." in ops, "the owner's edit is kept"
+    assert "CONFLICT, resolve by hand: src/ledger/ops.py" in result.stdout
+    assert "from ledger import add, multiply" in (project / "tests/test_ops.py").read_text()
+
+
+def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_path: Path) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    result = copier("update", "--trust", "--defaults", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "package renamed" not in result.stdout
+    assert git(project, "status", "--porcelain", "--", "src") == ""
+
+
+def test_recopy_regenerates_from_the_answers_without_touching_git_history(setup: UpdateSetup, tmp_path: Path) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    (project / "LICENSE").unlink()
+    git(project, *COMMIT, "--all", "-m", "Owner deletes the license")
+    commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")
+    result = copier("recopy", "--trust", "--defaults", "--overwrite", cwd=project)
+    assert result.returncode == 0, result.stderr
+    # Recopy renders the template afresh: the deleted file is back, the answers are kept.
+    assert (project / "LICENSE").is_file()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["package_name"] == "my_package" and answers["_commit"] == "v0.2.0"
+    # Recopy is a copy to Copier; the task sees an existing repository and leaves it alone.
+    assert (git(project, "rev-list", "--count", "HEAD"), git(project, "tag")) == (commits, tags)
+    assert "history and tags were left untouched" in result.stderr
