@@ -7,6 +7,9 @@ GIT_COMMITTER_* in the environment of these git calls alone, so it works where n
 When the destination already lies inside a git work tree (a clone of an existing repository, a
 monorepo), nothing is committed or tagged there: its history and tags belong to its owner, and
 files staged by them must not be swept into our commit. The user is told what to run instead.
+
+The commit holds exactly the files the template rendered: files that were in a non-empty
+destination before the copy stay untracked, and the user is told which.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 
 def git(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,11 +36,30 @@ def fail(step: str, result: subprocess.CompletedProcess[str]) -> int:
     return 1
 
 
+def rendered_files(template_dir: Path, package_name: str, answers_file: str) -> list[str]:
+    """The project paths the template renders: the names in template/ with the answers put in.
+
+    Only two names in template/ hold Jinja; tests/test_git_history.py fails if another appears
+    and its file is left out of the commit.
+    """
+    found = []
+    for path in template_dir.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            relative = path.relative_to(template_dir).as_posix()
+            relative = relative.replace("{{ package_name }}", package_name)
+            relative = relative.replace("{{ _copier_conf.answers_file }}", answers_file)
+            found.append(relative.removesuffix(".jinja"))
+    return sorted(found)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--version", required=True)
     parser.add_argument("--author-name", required=True)
     parser.add_argument("--author-email", required=True)
+    parser.add_argument("--template-dir", required=True, type=Path)
+    parser.add_argument("--package-name", required=True)
+    parser.add_argument("--answers-file", required=True)
     args = parser.parse_args()
     tag = f"v{args.version}"
 
@@ -67,9 +90,12 @@ def main() -> int:
         "GIT_COMMITTER_EMAIL": args.author_email,
     }
     env = {**os.environ, **identity}
+    generated = [
+        f for f in rendered_files(args.template_dir, args.package_name, args.answers_file) if Path(f).is_file()
+    ]
     steps = [
         ("git init", ["init", "--quiet", "--initial-branch=main"]),
-        ("git add", ["add", "--all"]),
+        ("git add", ["add", "--", *generated]),
         ("git commit", ["commit", "--quiet", "--no-verify", "-m", "Initial commit from gar-template"]),
         ("git tag", ["tag", "-a", tag, "-m", f"Release {args.version}"]),
     ]
@@ -78,6 +104,13 @@ def main() -> int:
         if result.returncode != 0:
             return fail(step, result)
     print(f"gar-template: initialised git on branch main, committed, tagged {tag}.")
+    already_there = git("ls-files", "--others", "--exclude-standard").stdout.splitlines()
+    if already_there:
+        print(
+            "gar-template: these files were in the directory before the copy and are not part of "
+            f"the first commit: {', '.join(already_there)}",
+            file=sys.stderr,
+        )
     return 0
 
 

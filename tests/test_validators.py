@@ -1,46 +1,225 @@
-"""Bad answers are refused by name, before anything is written."""
+"""Every bad answer is refused by name and rule, before anything is written; edge cases pass.
+
+Answers go through the real Copier, in-process and from a plain-directory copy of the template
+(no git clone per case), exactly as `--defaults --data KEY=VALUE` passes them.
+"""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import copier
 import pytest
-from conftest import TEMPLATE_ROOT
+from conftest import TEMPLATE_ROOT, run
+from packaging.version import InvalidVersion, Version
 
-BAD_ANSWERS = [
+# (question, answer, words the message must hold besides the question's key)
+BAD_ANSWERS: list[tuple[str, object, str]] = [
+    ("project_name", "", "must not be empty"),
+    ("project_name", "   ", "must not be empty"),
+    ("distribution_name", "-pkg", "PEP 508"),
+    ("distribution_name", "pkg-", "PEP 508"),
+    ("distribution_name", "my pkg", "PEP 508"),
+    ("distribution_name", "my/pkg", "PEP 508"),
+    ("distribution_name", "ünïcode", "PEP 508"),
+    ("distribution_name", ".hidden", "PEP 508"),
+    ("distribution_name", "", "PEP 508"),
     ("package_name", "my-pkg", "lowercase ASCII identifier"),
-    ("package_name", "class", "keyword"),
-    ("package_name", "json", "standard-library"),
     ("package_name", "My_Pkg", "lowercase ASCII identifier"),
     ("package_name", "pkg.sub", "no dots"),
-    ("distribution_name", "-pkg", "PEP 508"),
-    ("project_name", "  ", "must not be empty"),
+    ("package_name", "1pkg", "a letter first"),
+    ("package_name", "_private", "a letter first"),
+    ("package_name", "über", "lowercase ASCII identifier"),
+    ("package_name", "a b", "lowercase ASCII identifier"),
+    ("package_name", "", "lowercase ASCII identifier"),
+    ("package_name", "class", "keyword"),
+    ("package_name", "import", "keyword"),
+    ("package_name", "json", "standard-library"),
+    ("package_name", "os", "standard-library"),
+    ("package_name", "typing", "standard-library"),
+    ("package_name", "tomllib", "standard-library"),
+    ("package_name", "pytest", "shadow"),
+    ("package_name", "tests", "shadow"),
+    ("description", 'says "hi"', "one line without"),
+    ("description", "back\\slash", "one line without"),
+    ("description", "two\nlines", "one line without"),
+    ("author_name", "", "must not be empty"),
+    ("author_name", "Ada <ada@example.com>", "must not contain"),
+    ("author_email", "not-an-address", "e-mail address"),
+    ("author_email", "a@b", "e-mail address"),
+    ("author_email", "a@@example.com", "e-mail address"),
+    ("author_email", "a b@example.com", "e-mail address"),
+    ("author_email", "@example.com", "e-mail address"),
     ("initial_version", "v1.0.0", "without a leading 'v'"),
+    ("initial_version", "V2.0", "without a leading 'v'"),
     ("initial_version", "1.0-beta", "PEP 440"),
+    ("initial_version", "1.0.0-rc1", "PEP 440"),
+    ("initial_version", "1.0.0+local", "without a local"),
+    ("initial_version", "01.0", "PEP 440"),
+    ("initial_version", "latest", "PEP 440"),
+    ("initial_version", "", "PEP 440"),
     ("gcp_project_id", "My_Project", "Google Cloud project ID"),
+    ("gcp_project_id", "short", "6 to 30"),
+    ("gcp_project_id", "a" * 31, "6 to 30"),
+    ("gcp_project_id", "1project", "starting with a letter"),
+    ("gcp_project_id", "project-", "not ending with a hyphen"),
     ("gcp_project_id", "my-google-project", "must not contain 'google'"),
+    ("gcp_project_id", "my-ssl-project", "must not contain 'google' or 'ssl'"),
     ("gcp_location", "Mars", "Artifact Registry location"),
+    ("gcp_location", "us central1", "Artifact Registry location"),
+    ("gcp_location", "US-CENTRAL1", "Artifact Registry location"),
     ("gcp_location", "mars-north1", 'Question "gcp_location_unlisted_ok" is required'),
     ("gcp_repository", "Python_Packages", "repository ID"),
-    ("author_email", "not-an-address", "e-mail address"),
+    ("gcp_repository", "1repo", "starting with a letter"),
+    ("gcp_repository", "repo-", "ending with a letter or digit"),
+    ("gcp_repository", "a" * 64, "at most 63"),
+    ("gcp_service_account", "gh", "service account ID"),
+    ("gcp_service_account", "GitHub-Publisher", "service account ID"),
+    ("gcp_workload_identity_pool", "gcp-pool", "must not start with 'gcp-'"),
+    ("gcp_workload_identity_pool", "abc", "4 to 32"),
+    ("gcp_workload_identity_provider", "Provider", "4 to 32"),
+    ("gcp_project_number", "abc", "digits only"),
+    ("gcp_project_number", "0123456", "digits only"),
     ("github_repository", "just-a-name", "OWNER/NAME"),
+    ("github_repository", "owner/", "OWNER/NAME"),
+    ("github_repository", "-owner/name", "OWNER/NAME"),
+    ("github_repository", "owner/na me", "OWNER/NAME"),
+    ("github_repository", "owner/..", "OWNER/NAME"),
+    ("publish_auth", "oidc", "Invalid choice"),
+    ("license", "GPL-3.0", "Invalid choice"),
+    ("python_min_version", "3.10", "Invalid choice"),
+]
+
+VALID_EDGE_CASES: list[dict[str, object]] = [
+    {"package_name": "a"},
+    {"package_name": "pkg2_"},
+    {"package_name": "match"},  # a soft keyword: `import match` is valid
+    {"distribution_name": "A.B-c_d", "package_name": "abcd"},
+    {"distribution_name": "x", "package_name": "x"},
+    {"initial_version": "0.0.0"},
+    {"initial_version": "1!2.0"},
+    {"initial_version": "1.0.0.post1"},
+    {"initial_version": "1.0.0.dev0"},
+    {"initial_version": "2026.11"},
+    {"initial_version": "10.20.30a1"},
+    {"gcp_project_id": "abcdef"},
+    {"gcp_project_id": "a" + "b" * 28 + "9"},
+    {"gcp_location": "asia"},
+    {"gcp_location": "europe-west10"},
+    {"gcp_location": "asia-central9", "gcp_location_unlisted_ok": "yes"},
+    {"gcp_repository": "a"},
+    {"gcp_repository": "a" * 63},
+    {"author_name": "Zoë O'Brien-Müller", "author_email": "first.last+tag@sub.example.co.uk"},
+    {"author_name": "山田 太郎"},
+    {"github_repository": "a/b"},
+    {"github_repository": "Org-1/repo.name_x"},
+    {"description": "Ünïcode summary — with a dash"},
+    {"publish_auth": "service_account_key", "gcp_service_account": "a" * 30},
+    {"gcp_project_number": "123456"},
 ]
 
 
-@pytest.mark.parametrize(("key", "value", "rule"), BAD_ANSWERS, ids=[f"{k}={v!r}" for k, v, _ in BAD_ANSWERS])
-def test_bad_answer_is_refused_with_the_question_and_the_rule(key: str, value: str, rule: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed and working-tree template files as a plain directory."""
+    copy = tmp_path_factory.mktemp("template")
+    listed = run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=TEMPLATE_ROOT).splitlines()
+    for relative in listed:
+        source = TEMPLATE_ROOT / relative
+        if source.is_file():
+            (copy / relative).parent.mkdir(parents=True, exist_ok=True)
+            (copy / relative).write_bytes(source.read_bytes())
+    return copy
+
+
+def copy_with(template: Path, destination: Path, data: dict[str, object], **kwargs: object) -> None:
+    copier.run_copy(str(template), str(destination), data=data, defaults=True, unsafe=True, quiet=True, **kwargs)
+
+
+@pytest.mark.parametrize(("key", "value", "rule"), BAD_ANSWERS, ids=[f"{k}={v!r}"[:60] for k, v, _ in BAD_ANSWERS])
+def test_bad_answer_is_refused_with_the_question_and_the_rule(
+    template: Path, tmp_path: Path, key: str, value: object, rule: str
+) -> None:
     destination = tmp_path / "project"
     with pytest.raises(ValueError) as error:
-        copier.run_copy(
+        copy_with(template, destination, {key: value}, skip_tasks=True)
+    message = str(error.value)
+    assert key in message
+    assert rule in message
+    assert not destination.exists(), "nothing is written before every answer is valid"
+
+
+@pytest.mark.parametrize("data", VALID_EDGE_CASES, ids=[repr(d)[:60] for d in VALID_EDGE_CASES])
+def test_valid_edge_case_is_accepted(template: Path, tmp_path: Path, data: dict[str, object]) -> None:
+    copy_with(template, tmp_path / "project", data, pretend=True)
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(BAD_ANSWERS) >= 50 and len(VALID_EDGE_CASES) >= 15
+    questions = {key for key, _, _ in BAD_ANSWERS}
+    assert {
+        "project_name",
+        "package_name",
+        "distribution_name",
+        "gcp_project_id",
+        "gcp_location",
+        "gcp_repository",
+        "publish_auth",
+        "initial_version",
+        "author_email",
+    } <= questions
+
+
+VERSIONS = (
+    [str(v) for k, v, _ in BAD_ANSWERS if k == "initial_version"]
+    + [str(d["initial_version"]) for d in VALID_EDGE_CASES if "initial_version" in d]
+    + ["1.0", "1.0.0a1", "1.0.0b2.post3.dev4", "1.0.0.RC1", "1.0.0-1", "1.0.0_post1", "1.0.0c1"]
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_initial_version_rule_is_packagings_normalised_public_version(
+    template: Path, tmp_path: Path, version: str
+) -> None:
+    """The Jinja validator cannot import packaging; it must agree with it on every case here."""
+    try:
+        parsed = Version(version)
+        expected = str(parsed) == version and parsed.local is None
+    except InvalidVersion:
+        expected = False
+    try:
+        copy_with(template, tmp_path / "project", {"initial_version": version}, pretend=True)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == expected
+
+
+@pytest.mark.parametrize(("key", "value"), [("package_name", "class"), ("gcp_location", "mars-north1")])
+def test_non_interactive_cli_fails_naming_the_question_and_leaves_nothing(tmp_path: Path, key: str, value: str) -> None:
+    destination = tmp_path / "project"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "--data",
+            f"{key}={value}",
             str(TEMPLATE_ROOT),
             str(destination),
-            data={key: value},
-            defaults=True,
-            unsafe=True,
-            vcs_ref="HEAD",
-            quiet=True,
-        )
-    assert key in str(error.value)
-    assert rule in str(error.value)
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert re.search(rf"\b{key}", result.stderr)
     assert not destination.exists()

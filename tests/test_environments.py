@@ -1,0 +1,133 @@
+"""Copying in the environments users really have: each one works, or fails saying what to do.
+
+conftest.py already runs every test with an empty HOME and no git identity; these tests vary
+the rest: what is in the destination, the network, HOME itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE_ROOT, git
+
+
+def copy(
+    destination: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
+    template: Path = TEMPLATE_ROOT,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *prefix,
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            *args,
+            str(template),
+            str(destination),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def recorded(project: Path) -> tuple[str, str, str]:
+    return git(project, "rev-list", "--count", "HEAD"), git(project, "tag"), git(project, "status", "--porcelain")
+
+
+def test_no_git_identity_is_configured_and_the_copy_still_commits(tmp_path: Path) -> None:
+    identity = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, check=False)
+    assert identity.returncode != 0, "the test environment must have no git identity"
+    result = copy(tmp_path / "project")
+    assert result.returncode == 0, result.stderr
+    assert recorded(tmp_path / "project") == ("1", "v0.1.0", "")
+
+
+def test_files_already_in_the_destination_stay_out_of_the_first_commit(tmp_path: Path) -> None:
+    destination = tmp_path / "project"
+    destination.mkdir()
+    (destination / "notes.txt").write_text("mine\n")
+    result = copy(destination)
+    assert result.returncode == 0, result.stderr
+    assert "not part of the first commit: notes.txt" in result.stderr
+    assert git(destination, "status", "--porcelain") == "?? notes.txt"
+    assert "notes.txt" not in git(destination, "ls-files")
+
+
+def test_a_file_in_the_way_is_not_overwritten_without_permission(tmp_path: Path) -> None:
+    destination = tmp_path / "project"
+    destination.mkdir()
+    (destination / "README.md").write_text("my own readme\n")
+    refused = copy(destination)
+    assert refused.returncode != 0
+    assert "--overwrite" in refused.stderr
+    assert (destination / "README.md").read_text() == "my own readme\n"
+    assert not (destination / ".git").exists()
+
+    allowed = copy(destination, "--overwrite")
+    assert allowed.returncode == 0, allowed.stderr
+    assert (destination / "README.md").read_text().startswith("# My Package")
+    assert recorded(destination) == ("1", "v0.1.0", "")
+
+
+def test_the_same_copy_twice_changes_nothing(tmp_path: Path) -> None:
+    # From a clean clone: copying from a work tree with changes records a new draft commit each time.
+    template = tmp_path / "template"
+    subprocess.run(["git", "clone", "--quiet", str(TEMPLATE_ROOT), str(template)], check=True)
+    destination = tmp_path / "project"
+    assert copy(destination, template=template).returncode == 0
+    before = (*recorded(destination), git(destination, "rev-parse", "v0.1.0"))
+    again = copy(destination, "--overwrite", template=template)
+    assert again.returncode == 0, again.stderr
+    assert "history and tags were left untouched" in again.stderr
+    assert (*recorded(destination), git(destination, "rev-parse", "v0.1.0")) == before
+
+
+def test_a_repository_root_with_history_keeps_its_history_and_tags(tmp_path: Path) -> None:
+    destination = tmp_path / "existing"
+    destination.mkdir()
+    identity = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com"]
+    git(destination, "init", "--quiet", "--initial-branch=main")
+    (destination / "LICENSE.txt").write_text("theirs\n")
+    git(destination, "add", "--all")
+    git(destination, *identity, "commit", "--quiet", "-m", "existing")
+    git(destination, *identity, "tag", "-a", "v0.1.0", "-m", "existing tag")
+    before = (git(destination, "rev-parse", "HEAD"), git(destination, "rev-parse", "v0.1.0"))
+    result = copy(destination)
+    assert result.returncode == 0, result.stderr
+    assert "git tag -a v0.1.0" in result.stderr
+    assert (git(destination, "rev-parse", "HEAD"), git(destination, "rev-parse", "v0.1.0")) == before
+
+
+@pytest.mark.skipif(
+    shutil.which("unshare") is None or subprocess.run(["unshare", "--net", "true"], check=False).returncode != 0,
+    reason="needs unshare --net (root or user namespaces)",
+)
+def test_copy_and_tasks_need_no_network(tmp_path: Path) -> None:
+    result = copy(tmp_path / "project", prefix=("unshare", "--net"))
+    assert result.returncode == 0, result.stderr
+    assert recorded(tmp_path / "project") == ("1", "v0.1.0", "")
+
+
+@pytest.mark.parametrize("home", [None, "/nonexistent/dir with spaces/Zoë"], ids=["unset", "missing-non-ascii"])
+def test_an_unusual_home_does_not_matter(tmp_path: Path, home: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "COPIER_SETTINGS_PATH", "XDG_CONFIG_HOME")}
+    if home is not None:
+        env["HOME"] = home
+    result = copy(tmp_path / "project", env=env)
+    assert result.returncode == 0, result.stderr
+    assert recorded(tmp_path / "project") == ("1", "v0.1.0", "")
