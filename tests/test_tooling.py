@@ -1,0 +1,48 @@
+"""Generated projects are green under their own linter, formatter and type checker as generated.
+
+The tools run with the versions pinned in requirements-dev.txt and the generated pyproject's own
+configuration; caches go outside the project so that nothing new appears in its tree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import TEMPLATE_ROOT, Generated
+
+BIN = Path(sys.executable).parent
+
+
+def check(*command: str | Path, cwd: Path) -> None:
+    result = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{' '.join(map(str, command))}\n{result.stdout}{result.stderr}"
+
+
+def test_ruff_check_passes(project: Generated) -> None:
+    check(BIN / "ruff", "check", "--no-cache", ".", cwd=project.path)
+
+
+def test_ruff_format_check_passes(project: Generated) -> None:
+    check(BIN / "ruff", "format", "--check", "--no-cache", ".", cwd=project.path)
+
+
+def test_mypy_strict_passes(project: Generated, tmp_path: Path) -> None:
+    check(BIN / "mypy", "--cache-dir", tmp_path / "mypy-cache", cwd=project.path)
+
+
+def test_pre_commit_config_is_valid(project: Generated) -> None:
+    check(BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml", cwd=project.path)
+
+
+def test_lint_job_runs_the_same_tools(project: Generated) -> None:
+    workflow = (project.path / ".github/workflows/test.yml").read_text()
+    for command in ("python -m ruff check", "python -m ruff format --check", "python -m mypy"):
+        assert command in workflow
+
+
+def test_this_repository_is_lint_clean() -> None:
+    """The template's own Python (hooks, tests, benchmarks) follows the same tools."""
+    check(BIN / "ruff", "check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
+    check(BIN / "ruff", "format", "--check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
