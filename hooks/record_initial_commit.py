@@ -52,6 +52,14 @@ def rendered_files(template_dir: Path, package_name: str, answers_file: str) -> 
     return sorted(found)
 
 
+def files_on_disk() -> set[str]:
+    found = set()
+    for directory, subdirectories, names in os.walk("."):
+        subdirectories[:] = [d for d in subdirectories if d != ".git"]
+        found.update(Path(directory, name).as_posix().removeprefix("./") for name in names)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--version", required=True)
@@ -104,7 +112,12 @@ def main() -> int:
         if result.returncode != 0:
             return fail(step, result)
     print(f"gar-template: initialised git on branch main, committed, tagged {tag}.")
-    already_there = git("ls-files", "--others", "--exclude-standard").stdout.splitlines()
+    # Asking git which files it does not track costs a process: only when there can be some.
+    already_there = (
+        git("ls-files", "--others", "--exclude-standard").stdout.splitlines()
+        if files_on_disk() - set(generated)
+        else []
+    )
     if already_there:
         print(
             "gar-template: these files were in the directory before the copy and are not part of "

@@ -1,0 +1,248 @@
+"""Benchmarks for gar-template: one command, real tools, medians of alternating runs.
+
+    .venv/bin/python benchmarks/run.py                 # copy, update, build, publish (a few minutes)
+    .venv/bin/python benchmarks/run.py --rounds 9 --suite   # more rounds, plus the whole test suite
+
+Figures (seconds, medians):
+  copy     `copier copy --trust --defaults` of this template, tasks included, against Copier's
+           floor: a one-file template copied the same way, alternating A/B; the ratio is the figure.
+  update   `copier update --trust --defaults` of a generated project between two template tags.
+  wheel    a generated project to a built wheel (`python -m build --wheel`, isolated, warm pip cache).
+  tests    a generated project to its tests passing: venv, pip upgrade, `pip install -e . --group
+           test`, pytest.
+  publish  build, `twine upload` to a local pypiserver with authentication, install into a fresh
+           virtualenv from its /simple/ page, import.
+  suite    `python -m pytest -n <cores>` of this repository (with --suite).
+Results go to stdout and benchmarks/results/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from package_index import PackageIndex, running_index  # noqa: E402  (the tests' own real index)
+
+PYTHON = sys.executable
+IDENTITY = ["-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
+
+
+def sh(*args: str | Path, cwd: Path | None = None) -> None:
+    subprocess.run([str(a) for a in args], cwd=cwd, check=True, capture_output=True)
+
+
+def timed(action: Callable[..., None], *args: object, **kwargs: object) -> float:
+    start = time.perf_counter()
+    action(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def isolate(workdir: Path) -> None:
+    """Empty HOME, git config and Copier settings, as the tests use: no personal defaults."""
+    home = workdir / "home"
+    home.mkdir()
+    (home / "gitconfig").write_text("")
+    (home / "settings.yml").write_text("{}\n")
+    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    os.environ.update(
+        HOME=str(home),
+        GIT_CONFIG_GLOBAL=str(home / "gitconfig"),
+        GIT_CONFIG_NOSYSTEM="1",
+        COPIER_SETTINGS_PATH=str(home / "settings.yml"),
+        PIP_CACHE_DIR=cache,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+
+
+def tagged_template(workdir: Path) -> Path:
+    """A clone of this template tagged v0.1.0, then a small change tagged v0.2.0."""
+    template = workdir / "template"
+    sh("git", "clone", "--quiet", ROOT, template)
+    sh("git", "tag", "v0.1.0", cwd=template)
+    readme = template / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nBenchmark change.\n")
+    sh("git", *IDENTITY, "commit", "--quiet", "--all", "-m", "change", cwd=template)
+    sh("git", "tag", "v0.2.0", cwd=template)
+    return template
+
+
+def floor_template(workdir: Path) -> Path:
+    """Copier's floor: one question, one file, no tasks; a tagged git repository like ours."""
+    floor = workdir / "floor"
+    (floor / "template").mkdir(parents=True)
+    (floor / "copier.yml").write_text("_subdirectory: template\nname:\n  type: str\n  default: x\n")
+    (floor / "template" / "README.md.jinja").write_text("# {{ name }}\n")
+    sh("git", "init", "--quiet", floor)
+    sh("git", "add", "--all", cwd=floor)
+    sh("git", *IDENTITY, "commit", "--quiet", "-m", "floor", cwd=floor)
+    sh("git", "tag", "v0.1.0", cwd=floor)
+    return floor
+
+
+def copier(*args: str | Path, cwd: Path | None = None) -> None:
+    sh(PYTHON, "-m", "copier", *args, cwd=cwd)
+
+
+def bench_copy(template: Path, floor: Path, workdir: Path, rounds: int) -> dict[str, float]:
+    ours, base = [], []
+    copy = ("copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "v0.1.0")
+    for i in range(rounds):  # alternating, so drift in machine load hits both alike
+        base.append(timed(copier, *copy, floor, workdir / f"f{i}"))
+        ours.append(timed(copier, *copy, template, workdir / f"o{i}"))
+    return {
+        "copy (template + tasks)": statistics.median(ours),
+        "copy (one-file floor)": statistics.median(base),
+        "copy ratio": statistics.median(ours) / statistics.median(base),
+    }
+
+
+def bench_update(template: Path, workdir: Path, rounds: int) -> dict[str, float]:
+    base = workdir / "update-base"
+    copier("copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "v0.1.0", template, base)
+    times = []
+    for i in range(rounds):
+        project = workdir / f"u{i}"
+        sh("git", "clone", "--quiet", base, project)
+        times.append(timed(copier, "update", "--trust", "--defaults", "--quiet", "--vcs-ref", "v0.2.0", cwd=project))
+    return {"update v0.1.0 -> v0.2.0": statistics.median(times)}
+
+
+def install_and_test(project: Path, venv: Path) -> None:
+    sh(PYTHON, "-m", "venv", venv)
+    sh(venv / "bin/python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    sh(
+        venv / "bin/python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--editable",
+        project,
+        "--group",
+        f"{project}/pyproject.toml:test",
+    )
+    sh(venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+
+
+def bench_build_and_tests(project: Path, workdir: Path, rounds: int) -> dict[str, float]:
+    wheels, tests = [], []
+    for i in range(rounds):
+        wheels.append(timed(sh, PYTHON, "-m", "build", "--wheel", "--outdir", workdir / f"w{i}", project))
+        tests.append(timed(install_and_test, project, workdir / f"venv{i}"))
+    return {"project -> wheel": statistics.median(wheels), "project -> tests passing": statistics.median(tests)}
+
+
+def publish(project: Path, index: PackageIndex, version: str, out: Path, venv: Path) -> None:
+    sh(PYTHON, "-m", "build", "--outdir", out, project)
+    sh(
+        PYTHON,
+        "-m",
+        "twine",
+        "upload",
+        "--non-interactive",
+        "--disable-progress-bar",
+        "--repository-url",
+        index.upload_url,
+        "-u",
+        "oauth2accesstoken",
+        "-p",
+        index.token,
+        *out.iterdir(),
+    )
+    sh(PYTHON, "-m", "venv", venv)
+    sh(
+        venv / "bin/python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-cache-dir",
+        "--index-url",
+        index.authenticated_simple_url,
+        f"my-package=={version}",
+    )
+    sh(venv / "bin/python", "-c", "import my_package")
+
+
+def bench_publish(project: Path, workdir: Path, rounds: int) -> dict[str, float]:
+    times = []
+    with running_index(workdir / "index") as index:
+        for i in range(rounds):
+            # Each round publishes a new version: an index refuses the same file twice.
+            sh("git", *IDENTITY, "tag", "-a", f"v9.0.{i}", "-m", "bench", cwd=project)
+            times.append(timed(publish, project, index, f"9.0.{i}", workdir / f"dist{i}", workdir / f"verify{i}"))
+    return {"publish (build, upload, install, import)": statistics.median(times)}
+
+
+def bench_suite(cores: int) -> dict[str, float]:
+    return {
+        f"test suite (pytest -n {cores})": timed(lambda: sh(PYTHON, "-m", "pytest", "-q", "-n", str(cores), cwd=ROOT))
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument("--suite", action="store_true", help="also time the whole test suite")
+    args = parser.parse_args()
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="gar-bench-") as tmp:
+        workdir = Path(tmp)
+        saved = dict(os.environ)
+        isolate(workdir)
+        try:
+            template, floor = tagged_template(workdir), floor_template(workdir)
+            results |= bench_copy(template, floor, workdir, args.rounds)
+            results |= bench_update(template, workdir, args.rounds)
+            project = workdir / "project"
+            copier("copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "v0.2.0", template, project)
+            results |= bench_build_and_tests(project, workdir, max(1, args.rounds // 2))
+            results |= bench_publish(project, workdir, max(1, args.rounds // 2))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        if args.suite:
+            results |= bench_suite(os.cpu_count() or 1)
+
+    import copier as copier_module
+
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    lines = [
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, copier {copier_module.__version__}, {args.rounds} rounds",
+        "",
+        "| figure | median |",
+        "| --- | --- |",
+        *(f"| {name} | {value:.2f}{'x' if 'ratio' in name else ' s'} |" for name, value in results.items()),
+    ]
+    report = "\n".join(lines)
+    print(report)
+    (ROOT / "benchmarks" / "results").mkdir(exist_ok=True)
+    (ROOT / "benchmarks" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%S}.md").write_text(report + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
