@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from package_index import PackageIndex, running_index  # noqa: E402  (the tests' own real index)
+from isolation import isolate  # noqa: E402  (the tests' own helpers)
+from package_index import PackageIndex, running_index  # noqa: E402
 
 PYTHON = sys.executable
 IDENTITY = ["-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
@@ -46,23 +47,6 @@ def timed(action: Callable[..., None], *args: object, **kwargs: object) -> float
     start = time.perf_counter()
     action(*args, **kwargs)
     return time.perf_counter() - start
-
-
-def isolate(workdir: Path) -> None:
-    """Empty HOME, git config and Copier settings, as the tests use: no personal defaults."""
-    home = workdir / "home"
-    home.mkdir()
-    (home / "gitconfig").write_text("")
-    (home / "settings.yml").write_text("{}\n")
-    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
-    os.environ.update(
-        HOME=str(home),
-        GIT_CONFIG_GLOBAL=str(home / "gitconfig"),
-        GIT_CONFIG_NOSYSTEM="1",
-        COPIER_SETTINGS_PATH=str(home / "settings.yml"),
-        PIP_CACHE_DIR=cache,
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-    )
 
 
 def tagged_template(workdir: Path) -> Path:
@@ -200,7 +184,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gar-bench-") as tmp:
         workdir = Path(tmp)
         saved = dict(os.environ)
-        isolate(workdir)
+        isolate(workdir / "home")
         try:
             template, floor = tagged_template(workdir), floor_template(workdir)
             results |= bench_copy(template, floor, workdir, args.rounds)

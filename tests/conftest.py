@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from answer_sets import ANSWER_SETS
+from isolation import isolate
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DEFAULTS = {
@@ -26,27 +27,8 @@ TEMPLATE_DEFAULTS = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Run every test as a user with no git identity and no Copier settings of their own.
-
-    HOME, git's global config and Copier's settings point at empty places, so a developer's
-    own defaults or identity cannot change results. pip keeps its real cache so that installs
-    stay fast and need no network after the first run.
-    """
-    isolated = Path(config.rootpath, ".pytest-home").resolve()
-    isolated.mkdir(exist_ok=True)
-    (isolated / "gitconfig").write_text("")
-    (isolated / "copier-settings.yml").write_text("{}\n")
-    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
-    os.environ.update(
-        HOME=str(isolated),
-        GIT_CONFIG_GLOBAL=str(isolated / "gitconfig"),
-        GIT_CONFIG_NOSYSTEM="1",
-        COPIER_SETTINGS_PATH=str(isolated / "copier-settings.yml"),
-        PIP_CACHE_DIR=cache,
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-    )
-    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
-        os.environ.pop(name, None)
+    """Run every test as a user with no git identity and no Copier settings of their own."""
+    isolate(Path(config.rootpath, ".pytest-home").resolve())
 
 
 def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
@@ -62,6 +44,21 @@ def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
 
 def git(project: Path, *args: str) -> str:
     return run("git", *args, cwd=project).strip()
+
+
+def existing_repository(path: Path, *, branch: str, file: str) -> tuple[str, str]:
+    """Someone's repository: one commit holding `file` and their annotated tag v0.1.0.
+
+    Returns (HEAD, the tag object), to compare with after a copy into or under it.
+    """
+    identity = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com"]
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "--quiet", f"--initial-branch={branch}")
+    (path / file).write_text("existing work\n")
+    git(path, "add", file)
+    git(path, *identity, "commit", "--quiet", "-m", "existing")
+    git(path, *identity, "tag", "-a", "v0.1.0", "-m", "their own tag")
+    return git(path, "rev-parse", "HEAD"), git(path, "rev-parse", "v0.1.0")
 
 
 class Generated:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_ROOT, git
+from conftest import TEMPLATE_ROOT, existing_repository, git
 
 
 def copy(
@@ -99,14 +99,7 @@ def test_the_same_copy_twice_changes_nothing(tmp_path: Path) -> None:
 
 def test_a_repository_root_with_history_keeps_its_history_and_tags(tmp_path: Path) -> None:
     destination = tmp_path / "existing"
-    destination.mkdir()
-    identity = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com"]
-    git(destination, "init", "--quiet", "--initial-branch=main")
-    (destination / "LICENSE.txt").write_text("theirs\n")
-    git(destination, "add", "--all")
-    git(destination, *identity, "commit", "--quiet", "-m", "existing")
-    git(destination, *identity, "tag", "-a", "v0.1.0", "-m", "existing tag")
-    before = (git(destination, "rev-parse", "HEAD"), git(destination, "rev-parse", "v0.1.0"))
+    before = existing_repository(destination, branch="main", file="LICENSE.txt")
     result = copy(destination)
     assert result.returncode == 0, result.stderr
     assert "git tag -a v0.1.0" in result.stderr

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TEMPLATE_ROOT, Generated, git, run
+from conftest import TEMPLATE_ROOT, Generated, existing_repository, git, run
 
 
 def test_exactly_one_commit_tagged_with_the_initial_version(project: Generated) -> None:
@@ -83,14 +83,7 @@ def test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do(tmp_
 
 def test_inside_an_existing_repository_history_and_tags_are_left_alone(tmp_path: Path) -> None:
     outer = tmp_path / "monorepo"
-    outer.mkdir()
-    identity = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com"]
-    git(outer, "init", "--quiet", "--initial-branch=trunk")
-    (outer / "NOTES.md").write_text("existing work\n")
-    git(outer, "add", "NOTES.md")
-    git(outer, *identity, "commit", "--quiet", "-m", "existing")
-    git(outer, *identity, "tag", "-a", "v0.1.0", "-m", "their own tag")
-    before = (git(outer, "rev-parse", "HEAD"), git(outer, "rev-parse", "v0.1.0"))
+    before = existing_repository(outer, branch="trunk", file="NOTES.md")
 
     destination = outer / "packages" / "my-package"
     result = copier_cli(

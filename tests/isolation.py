@@ -1,0 +1,31 @@
+"""A user environment with no personal settings, shared by the tests and the benchmarks.
+
+HOME, git's global config and Copier's settings point at empty places, so a developer's own
+defaults or identity cannot change results. pip keeps its real cache so that installs stay fast
+and need no network after the first run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PERSONAL = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL")
+
+
+def isolate(home: Path) -> None:
+    """Point this process (and what it starts) at an empty user environment under `home`."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "gitconfig").write_text("")
+    (home / "copier-settings.yml").write_text("{}\n")
+    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    os.environ.update(
+        HOME=str(home),
+        GIT_CONFIG_GLOBAL=str(home / "gitconfig"),
+        GIT_CONFIG_NOSYSTEM="1",
+        COPIER_SETTINGS_PATH=str(home / "copier-settings.yml"),
+        PIP_CACHE_DIR=cache,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    for name in PERSONAL:
+        os.environ.pop(name, None)
