@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import venv
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,6 +41,20 @@ def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
             f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
         )
     return result.stdout
+
+
+def copier_cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `copier` command line with this interpreter; `prefix` wraps it (e.g. unshare)."""
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "copier", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def git(project: Path, *args: str) -> str:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_ROOT, existing_repository, git
+from conftest import TEMPLATE_ROOT, copier_cli, existing_repository, git
 
 
 def copy(
@@ -23,25 +22,8 @@ def copy(
     prefix: tuple[str, ...] = (),
     template: Path = TEMPLATE_ROOT,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            *prefix,
-            sys.executable,
-            "-m",
-            "copier",
-            "copy",
-            "--trust",
-            "--defaults",
-            "--vcs-ref",
-            "HEAD",
-            *args,
-            str(template),
-            str(destination),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", *args, template, destination, env=env, prefix=prefix
     )
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import TEMPLATE_ROOT, Generated, existing_repository, git, run
+from conftest import TEMPLATE_ROOT, Generated, copier_cli, existing_repository, git, run
 
 
 def test_exactly_one_commit_tagged_with_the_initial_version(project: Generated) -> None:
@@ -58,21 +56,12 @@ def template_without_git(tmp_path: Path) -> Path:
     return copy
 
 
-def copier_cli(*args: str | Path, path: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "copier", *map(str, args)],
-        env={**os.environ, "PATH": path},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do(tmp_path: Path) -> None:
     no_git = tmp_path / "empty-bin"
     no_git.mkdir()
     destination = tmp_path / "project"
-    result = copier_cli("copy", "--trust", "--defaults", template_without_git(tmp_path), destination, path=str(no_git))
+    without_git = {**os.environ, "PATH": str(no_git)}
+    result = copier_cli("copy", "--trust", "--defaults", template_without_git(tmp_path), destination, env=without_git)
     assert result.returncode == 0, result.stderr
     assert "git is not on PATH" in result.stderr
     assert "git tag -a v0.1.0" in result.stderr
@@ -86,9 +75,7 @@ def test_inside_an_existing_repository_history_and_tags_are_left_alone(tmp_path:
     before = existing_repository(outer, branch="trunk", file="NOTES.md")
 
     destination = outer / "packages" / "my-package"
-    result = copier_cli(
-        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", TEMPLATE_ROOT, destination, path=os.environ["PATH"]
-    )
+    result = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "HEAD", TEMPLATE_ROOT, destination)
     assert result.returncode == 0, result.stderr
     assert "history and tags were left untouched" in result.stderr
     assert (git(outer, "rev-parse", "HEAD"), git(outer, "rev-parse", "v0.1.0")) == before

@@ -8,21 +8,18 @@ changes and is tagged v0.2.0. Each test updates its own clone of that project wi
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, git, run
+from conftest import TEMPLATE_ROOT, copier_cli, git, run
 
 COMMIT = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com", "commit", "--quiet"]
 
 
 def copier(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "copier", *map(str, args)], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    return copier_cli(*args, cwd=cwd)
 
 
 def edit(path: Path, old: str, new: str) -> None:

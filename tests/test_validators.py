@@ -7,13 +7,11 @@ Answers go through the real Copier, in-process and from a plain-directory copy o
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import copier
 import pytest
-from conftest import TEMPLATE_ROOT, run
+from conftest import TEMPLATE_ROOT, copier_cli, run
 from packaging.version import InvalidVersion, Version
 
 # (question, answer, words the message must hold besides the question's key)
@@ -201,24 +199,8 @@ def test_initial_version_rule_is_packagings_normalised_public_version(
 @pytest.mark.parametrize(("key", "value"), [("package_name", "class"), ("gcp_location", "mars-north1")])
 def test_non_interactive_cli_fails_naming_the_question_and_leaves_nothing(tmp_path: Path, key: str, value: str) -> None:
     destination = tmp_path / "project"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "copy",
-            "--trust",
-            "--defaults",
-            "--vcs-ref",
-            "HEAD",
-            "--data",
-            f"{key}={value}",
-            str(TEMPLATE_ROOT),
-            str(destination),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", "--data", f"{key}={value}", TEMPLATE_ROOT, destination
     )
     assert result.returncode != 0
     assert re.search(rf"\b{key}", result.stderr)
