@@ -49,8 +49,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_index(root: Path) -> Iterator[PackageIndex]:
-    """Start pypiserver, wait until it answers, and always stop it."""
+def running_index(root: Path, authenticate: str = "update,download,list") -> Iterator[PackageIndex]:
+    """Start pypiserver, wait until it answers, and always stop it.
+
+    `authenticate` lists the actions that need the token; "update" alone leaves reading public.
+    """
     packages = root / "packages"
     packages.mkdir(parents=True)
     token = secrets.token_urlsafe(24)
@@ -73,7 +76,7 @@ def running_index(root: Path) -> Iterator[PackageIndex]:
             "--passwords",
             str(root / "htpasswd"),
             "--authenticate",
-            "update,download,list",
+            authenticate,
             "--disable-fallback",
             str(packages),
         ],
