@@ -65,6 +65,11 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
         "## Versions come from git tags\n\nTemplate v0.2.0 says hello.\n",
     )
     (template / "template/CONTRIBUTING.md").write_text("Contributions welcome.\n")
+    edit(
+        template / "template/src/{{ package_name }}/ops.py",
+        '"""Arithmetic operations: the starting point to replace with your own code."""',
+        '"""Arithmetic operations, as of template v0.2.0."""',
+    )
     git(template, "add", "--all")
     git(template, *COMMIT, "-m", "Template change")
     git(template, "tag", "v0.2.0")
@@ -140,8 +145,11 @@ def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, 
     extra = (project / "src/ledger/extra.py").read_text()
     assert extra.startswith("from ledger.ops import add")
     ops = (project / "src/ledger/ops.py").read_text()
-    assert "<<<<<<< your version" in ops and "Multiply: the owner's docstring." in ops, "the owner's edit is kept"
-    assert "CONFLICT, resolve by hand: src/ledger/ops.py" in result.stdout
+    # A three-way merge against the old template version keeps both sides' changes.
+    assert "Multiply: the owner's docstring." in ops, "the owner's edit is kept"
+    assert "as of template v0.2.0" in ops, "the template's change arrives"
+    assert "<<<<<<<" not in ops
+    assert "merged: src/ledger/ops.py" in result.stdout
     assert "from ledger import add, multiply" in (project / "tests/test_ops.py").read_text()
 
 
@@ -150,7 +158,8 @@ def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_
     result = copier("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "package renamed" not in result.stdout
-    assert git(project, "status", "--porcelain", "--", "src") == ""
+    # The template's change to ops.py arrives in place; nothing is moved, added or deleted.
+    assert git(project, "status", "--porcelain", "--", "src") == "M src/my_package/ops.py"
 
 
 def test_recopy_regenerates_from_the_answers_without_touching_git_history(setup: UpdateSetup, tmp_path: Path) -> None:
