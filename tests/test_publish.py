@@ -62,6 +62,16 @@ class Release:
             runner={"GITHUB_OUTPUT": str(output)},
         )
 
+    def upload(self, index: PackageIndex, version: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+        """The workflow's upload step against the local index (with its token unless given another)."""
+        return self.step(
+            "publish",
+            "Upload to Artifact Registry",
+            TWINE_REPOSITORY_URL=index.upload_url,
+            TWINE_PASSWORD=index.token if token is None else token,
+            VERSION=version,
+        )
+
     def build(self) -> str:
         built = self.step("build", "Build the sdist and the wheel")
         assert built.returncode == 0, built.stderr
@@ -80,13 +90,7 @@ def published(
     assert project.answers["publish_auth"] == request.param
     release = Release(project, tmp_path_factory.mktemp(request.param), runner_python)
     version = release.build()
-    uploaded = release.step(
-        "publish",
-        "Upload to Artifact Registry",
-        TWINE_REPOSITORY_URL=package_index.upload_url,
-        TWINE_PASSWORD=package_index.token,
-        VERSION=version,
-    )
+    uploaded = release.upload(package_index, version)
     assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
     return release, version
 
@@ -121,13 +125,7 @@ def test_second_upload_of_a_version_is_refused_with_a_clear_message(
     published: tuple[Release, str], package_index: PackageIndex
 ) -> None:
     release, version = published
-    again = release.step(
-        "publish",
-        "Upload to Artifact Registry",
-        TWINE_REPOSITORY_URL=package_index.upload_url,
-        TWINE_PASSWORD=package_index.token,
-        VERSION=version,
-    )
+    again = release.upload(package_index, version)
     assert again.returncode != 0
     distribution = release.project.answers["distribution_name"]
     assert f"::error::{distribution} {version} is already in the repository" in again.stdout
@@ -161,13 +159,7 @@ def test_install_without_credentials_fails(
 
 def test_upload_with_a_wrong_token_fails(published: tuple[Release, str], package_index: PackageIndex) -> None:
     release, version = published
-    refused = release.step(
-        "publish",
-        "Upload to Artifact Registry",
-        TWINE_REPOSITORY_URL=package_index.upload_url,
-        TWINE_PASSWORD="not-the-token",
-        VERSION=version,
-    )
+    refused = release.upload(package_index, version, token="not-the-token")
     assert refused.returncode != 0
     assert "403" in refused.stdout or "401" in refused.stdout
 
