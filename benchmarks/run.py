@@ -32,11 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from isolation import isolate  # noqa: E402  (the tests' own helpers)
+from helpers import IDENTITY  # noqa: E402  (the tests' own helpers)
+from isolation import isolate  # noqa: E402
 from package_index import PackageIndex, running_index  # noqa: E402
 
 PYTHON = sys.executable
-IDENTITY = ["-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
 
 
 def sh(*args: str | Path, cwd: Path | None = None) -> None:

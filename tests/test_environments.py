@@ -12,10 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_ROOT, copier_cli, existing_repository, git
+from helpers import TEMPLATE_ROOT, copier_cli, existing_repository, git
 
 
-def copy(
+def copy_template(
     destination: Path,
     *args: str,
     env: dict[str, str] | None = None,
@@ -34,7 +34,7 @@ def recorded(project: Path) -> tuple[str, str, str]:
 def test_no_git_identity_is_configured_and_the_copy_still_commits(tmp_path: Path) -> None:
     identity = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, check=False)
     assert identity.returncode != 0, "the test environment must have no git identity"
-    result = copy(tmp_path / "project")
+    result = copy_template(tmp_path / "project")
     assert result.returncode == 0, result.stderr
     assert recorded(tmp_path / "project") == ("1", "v0.1.0", "")
 
@@ -43,7 +43,7 @@ def test_files_already_in_the_destination_stay_out_of_the_first_commit(tmp_path:
     destination = tmp_path / "project"
     destination.mkdir()
     (destination / "notes.txt").write_text("mine\n")
-    result = copy(destination)
+    result = copy_template(destination)
     assert result.returncode == 0, result.stderr
     assert "not part of the first commit: notes.txt" in result.stderr
     assert git(destination, "status", "--porcelain") == "?? notes.txt"
@@ -54,13 +54,13 @@ def test_a_file_in_the_way_is_not_overwritten_without_permission(tmp_path: Path)
     destination = tmp_path / "project"
     destination.mkdir()
     (destination / "README.md").write_text("my own readme\n")
-    refused = copy(destination)
+    refused = copy_template(destination)
     assert refused.returncode != 0
     assert "--overwrite" in refused.stderr
     assert (destination / "README.md").read_text() == "my own readme\n"
     assert not (destination / ".git").exists()
 
-    allowed = copy(destination, "--overwrite")
+    allowed = copy_template(destination, "--overwrite")
     assert allowed.returncode == 0, allowed.stderr
     assert (destination / "README.md").read_text().startswith("# My Package")
     assert recorded(destination) == ("1", "v0.1.0", "")
@@ -71,9 +71,9 @@ def test_the_same_copy_twice_changes_nothing(tmp_path: Path) -> None:
     template = tmp_path / "template"
     subprocess.run(["git", "clone", "--quiet", str(TEMPLATE_ROOT), str(template)], check=True)
     destination = tmp_path / "project"
-    assert copy(destination, template=template).returncode == 0
+    assert copy_template(destination, template=template).returncode == 0
     before = (*recorded(destination), git(destination, "rev-parse", "v0.1.0"))
-    again = copy(destination, "--overwrite", template=template)
+    again = copy_template(destination, "--overwrite", template=template)
     assert again.returncode == 0, again.stderr
     assert "history and tags were left untouched" in again.stderr
     assert (*recorded(destination), git(destination, "rev-parse", "v0.1.0")) == before
@@ -82,7 +82,7 @@ def test_the_same_copy_twice_changes_nothing(tmp_path: Path) -> None:
 def test_a_repository_root_with_history_keeps_its_history_and_tags(tmp_path: Path) -> None:
     destination = tmp_path / "existing"
     before = existing_repository(destination, branch="main", file="LICENSE.txt")
-    result = copy(destination)
+    result = copy_template(destination)
     assert result.returncode == 0, result.stderr
     assert "git tag -a v0.1.0" in result.stderr
     assert (git(destination, "rev-parse", "HEAD"), git(destination, "rev-parse", "v0.1.0")) == before
@@ -93,7 +93,7 @@ def test_a_repository_root_with_history_keeps_its_history_and_tags(tmp_path: Pat
     reason="needs unshare --net (root or user namespaces)",
 )
 def test_copy_and_tasks_need_no_network(tmp_path: Path) -> None:
-    result = copy(tmp_path / "project", prefix=("unshare", "--net"))
+    result = copy_template(tmp_path / "project", prefix=("unshare", "--net"))
     assert result.returncode == 0, result.stderr
     assert recorded(tmp_path / "project") == ("1", "v0.1.0", "")
 
@@ -103,6 +103,6 @@ def test_an_unusual_home_does_not_matter(tmp_path: Path, home: str | None) -> No
     env = {k: v for k, v in os.environ.items() if k not in ("HOME", "COPIER_SETTINGS_PATH", "XDG_CONFIG_HOME")}
     if home is not None:
         env["HOME"] = home
-    result = copy(tmp_path / "project", env=env)
+    result = copy_template(tmp_path / "project", env=env)
     assert result.returncode == 0, result.stderr
     assert recorded(tmp_path / "project") == ("1", "v0.1.0", "")

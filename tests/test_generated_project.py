@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from answer_sets import ANSWER_SETS
-from conftest import Generated, Virtualenv, git, run
+from helpers import Generated, Virtualenv, commit, git, run
 from packaging.version import Version
 
 
@@ -73,7 +73,7 @@ def test_next_commit_gives_the_next_development_version(
     run("git", "clone", "--quiet", project.path, clone)
     (clone / "CHANGES.md").write_text("one more change\n")
     git(clone, "add", "CHANGES.md")
-    git(clone, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "--quiet", "-m", "more")
+    commit(clone, "more")
     version = Version(shared_venv.run("-m", "setuptools_scm", cwd=clone).strip())
     tagged = Version(str(project.answers["initial_version"]))
     assert version > tagged

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
-from conftest import TEMPLATE_ROOT, Generated, copier_cli, existing_repository, git, run
+from helpers import TEMPLATE_ROOT, Generated, copier_cli, existing_repository, git, plain_template
 
 
 def test_exactly_one_commit_tagged_with_the_initial_version(project: Generated) -> None:
@@ -44,24 +43,14 @@ def test_gitignore_hides_only_build_artefacts(project: Generated) -> None:
     assert [path for path in ignored if not artefacts.fullmatch(path)] == []
 
 
-def template_without_git(tmp_path: Path) -> Path:
-    """The template's files as a plain directory: Copier then needs no git to read them."""
-    listed = run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=TEMPLATE_ROOT).splitlines()
-    copy = tmp_path / "template"
-    for relative in listed:
-        source = TEMPLATE_ROOT / relative
-        if source.is_file():
-            (copy / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / relative)
-    return copy
-
-
 def test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do(tmp_path: Path) -> None:
     no_git = tmp_path / "empty-bin"
     no_git.mkdir()
     destination = tmp_path / "project"
     without_git = {**os.environ, "PATH": str(no_git)}
-    result = copier_cli("copy", "--trust", "--defaults", template_without_git(tmp_path), destination, env=without_git)
+    result = copier_cli(
+        "copy", "--trust", "--defaults", plain_template(tmp_path / "template"), destination, env=without_git
+    )
     assert result.returncode == 0, result.stderr
     assert "git is not on PATH" in result.stderr
     assert "git tag -a v0.1.0" in result.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pexpect
 import yaml
-from conftest import TEMPLATE_ROOT, Virtualenv, git
+from helpers import TEMPLATE_ROOT, Virtualenv, git
 
 CLEAR_LINE = "\x15"  # Ctrl-U: the prompts come pre-filled with the default
 DOWN = "\x1b[B"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
-from conftest import Generated
+from helpers import Generated
 from package_index import PackageIndex, running_index
 
 

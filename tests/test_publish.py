@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import workflow_steps
-from conftest import TEMPLATE_ROOT, Generated, Virtualenv, run
+from helpers import Generated, Virtualenv, pinned_requirements, run
 from package_index import PackageIndex, running_index
 
 AUTH_MODES = {"workload_identity": "defaults", "service_account_key": "explicit-names-rc"}
@@ -31,10 +31,8 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageI
 @pytest.fixture(scope="session")
 def runner_python(shared_venv: Virtualenv) -> str:
     """PATH of the simulated runner: the shared virtualenv's python, with the publishing tools."""
-    pinned = dict(
-        line.split("==") for line in (TEMPLATE_ROOT / "requirements-dev.txt").read_text().splitlines() if "==" in line
-    )
-    shared_venv.pip("install", *(f"{name}=={pinned[name]}" for name in ("twine", "packaging")))
+    pins = pinned_requirements()
+    shared_venv.pip("install", pins["twine"], pins["packaging"])
     return f"{shared_venv.root / 'bin'}{os.pathsep}{os.environ['PATH']}"
 
 

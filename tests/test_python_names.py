@@ -6,7 +6,7 @@ import keyword
 import re
 import sys
 
-from conftest import TEMPLATE_ROOT
+from helpers import TEMPLATE_ROOT
 
 SOURCE = (TEMPLATE_ROOT / "includes" / "python_names.jinja").read_text()
 

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 from answer_sets import DISTINCTIVE_DEFAULTS
-from conftest import TEMPLATE_DEFAULTS, Generated
+from helpers import TEMPLATE_DEFAULTS, Generated
 
 # GitHub's own expressions, ${{ ... }}, are meant to stay in the workflows.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Generated
+from helpers import Generated
 
 FAKE_GCLOUD = Path(__file__).with_name("fake_gcloud.py")
 

@@ -6,34 +6,30 @@ configuration; caches go outside the project so that nothing new appears in its 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import TEMPLATE_ROOT, Generated
-
-BIN = Path(sys.executable).parent
+from helpers import TEMPLATE_ROOT, Generated, tool
 
 
-def check(*command: str | Path, cwd: Path) -> None:
-    result = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"{' '.join(map(str, command))}\n{result.stdout}{result.stderr}"
+def passes(name: str, *args: str | Path, cwd: Path) -> None:
+    result = tool(name, *args, cwd=cwd)
+    assert result.returncode == 0, f"{name} {' '.join(map(str, args))}\n{result.stdout}{result.stderr}"
 
 
 def test_ruff_check_passes(project: Generated) -> None:
-    check(BIN / "ruff", "check", "--no-cache", ".", cwd=project.path)
+    passes("ruff", "check", "--no-cache", ".", cwd=project.path)
 
 
 def test_ruff_format_check_passes(project: Generated) -> None:
-    check(BIN / "ruff", "format", "--check", "--no-cache", ".", cwd=project.path)
+    passes("ruff", "format", "--check", "--no-cache", ".", cwd=project.path)
 
 
 def test_mypy_strict_passes(project: Generated, tmp_path: Path) -> None:
-    check(BIN / "mypy", "--cache-dir", tmp_path / "mypy-cache", cwd=project.path)
+    passes("mypy", "--cache-dir", tmp_path / "mypy-cache", cwd=project.path)
 
 
 def test_pre_commit_config_is_valid(project: Generated) -> None:
-    check(BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml", cwd=project.path)
+    passes("pre-commit", "validate-config", ".pre-commit-config.yaml", cwd=project.path)
 
 
 def test_lint_job_runs_the_same_tools(project: Generated) -> None:
@@ -44,5 +40,5 @@ def test_lint_job_runs_the_same_tools(project: Generated) -> None:
 
 def test_this_repository_is_lint_clean() -> None:
     """The template's own Python (hooks, tests, benchmarks) follows the same tools."""
-    check(BIN / "ruff", "check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
-    check(BIN / "ruff", "format", "--check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
+    passes("ruff", "check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
+    passes("ruff", "format", "--check", "--no-cache", ".", cwd=TEMPLATE_ROOT)

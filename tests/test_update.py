@@ -13,13 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_ROOT, copier_cli, git, run
-
-COMMIT = ["-c", "user.name=Owner", "-c", "user.email=owner@example.com", "commit", "--quiet"]
-
-
-def copier(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return copier_cli(*args, cwd=cwd)
+from helpers import TEMPLATE_ROOT, commit, copier_cli, git, run
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -47,7 +41,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
     git(template, "tag", "v0.1.0")
 
     project = root / "project"
-    copied = copier("copy", "--trust", "--defaults", "--vcs-ref", "v0.1.0", template, project, cwd=root)
+    copied = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "v0.1.0", template, project, cwd=root)
     assert copied.returncode == 0, copied.stderr
     # The owner's work: an edit to a template-owned file, and files of their own.
     edit(project / "README.md", "## Develop\n", "## Develop\n\nAsk #data-platform for access first.\n")
@@ -56,7 +50,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
     )
     (project / "NOTES.md").write_text("Our own notes.\n")
     git(project, "add", "--all")
-    git(project, *COMMIT, "-m", "Owner's work")
+    commit(project, "Owner's work")
 
     # The template moves on: a changed file, a new file.
     edit(
@@ -71,7 +65,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
         '"""Arithmetic operations, as of template v0.2.0."""',
     )
     git(template, "add", "--all")
-    git(template, *COMMIT, "-m", "Template change")
+    commit(template, "Template change")
     git(template, "tag", "v0.2.0")
     return UpdateSetup(template=template, project=project)
 
@@ -86,7 +80,7 @@ def files_with(project: Path, text: str) -> list[str]:
 def test_update_brings_template_changes_and_keeps_the_owners_work(setup: UpdateSetup, tmp_path: Path) -> None:
     project = setup.fresh_project(tmp_path / "project")
     commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")
-    result = copier("update", "--trust", "--defaults", cwd=project)
+    result = copier_cli("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
 
     readme = (project / "README.md").read_text()
@@ -106,7 +100,7 @@ def test_changing_an_answer_rewrites_every_place_that_uses_it(setup: UpdateSetup
     project = setup.fresh_project(tmp_path / "project")
     users = files_with(project, "us-central1")
     assert {"README.md", ".github/workflows/publish.yml", "scripts/setup-gcp.sh"} <= set(users)
-    result = copier("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
+    result = copier_cli("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
     assert result.returncode == 0, result.stderr
     assert files_with(project, "us-central1") == []
     assert set(users) <= set(files_with(project, "europe-west1"))
@@ -120,8 +114,8 @@ def test_overlapping_edits_give_visible_conflict_markers(setup: UpdateSetup, tmp
         "## Versions come from git tags\n",
         "## Versions come from git tags\n\nOwner's own line.\n",
     )
-    git(project, *COMMIT, "--all", "-m", "Owner edits the same place")
-    result = copier("update", "--trust", "--defaults", cwd=project)
+    commit(project, "Owner edits the same place", "--all")
+    result = copier_cli("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
     readme = (project / "README.md").read_text()
     assert "<<<<<<<" in readme and ">>>>>>>" in readme
@@ -136,8 +130,8 @@ def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, 
         '"""Return the product of a and b."""',
         '"""Multiply: the owner\'s docstring."""',
     )
-    git(project, *COMMIT, "--all", "-m", "Owner edits a template file")
-    result = copier("update", "--trust", "--defaults", "--data", "package_name=ledger", cwd=project)
+    commit(project, "Owner edits a template file", "--all")
+    result = copier_cli("update", "--trust", "--defaults", "--data", "package_name=ledger", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "package renamed from my_package to ledger" in result.stdout
 
@@ -155,7 +149,7 @@ def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, 
 
 def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_path: Path) -> None:
     project = setup.fresh_project(tmp_path / "project")
-    result = copier("update", "--trust", "--defaults", cwd=project)
+    result = copier_cli("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "package renamed" not in result.stdout
     # The template's change to ops.py arrives in place; nothing is moved, added or deleted.
@@ -165,9 +159,9 @@ def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_
 def test_recopy_regenerates_from_the_answers_without_touching_git_history(setup: UpdateSetup, tmp_path: Path) -> None:
     project = setup.fresh_project(tmp_path / "project")
     (project / "LICENSE").unlink()
-    git(project, *COMMIT, "--all", "-m", "Owner deletes the license")
+    commit(project, "Owner deletes the license", "--all")
     commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")
-    result = copier("recopy", "--trust", "--defaults", "--overwrite", cwd=project)
+    result = copier_cli("recopy", "--trust", "--defaults", "--overwrite", cwd=project)
     assert result.returncode == 0, result.stderr
     # Recopy renders the template afresh: the deleted file is back, the answers are kept.
     assert (project / "LICENSE").is_file()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import copier
 import pytest
-from conftest import TEMPLATE_ROOT, copier_cli, run
+from helpers import TEMPLATE_ROOT, copier_cli, plain_template
 from packaging.version import InvalidVersion, Version
 
 # (question, answer, words the message must hold besides the question's key)
@@ -123,14 +123,7 @@ VALID_EDGE_CASES: list[dict[str, object]] = [
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed and working-tree template files as a plain directory."""
-    copy = tmp_path_factory.mktemp("template")
-    listed = run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=TEMPLATE_ROOT).splitlines()
-    for relative in listed:
-        source = TEMPLATE_ROOT / relative
-        if source.is_file():
-            (copy / relative).parent.mkdir(parents=True, exist_ok=True)
-            (copy / relative).write_bytes(source.read_bytes())
-    return copy
+    return plain_template(tmp_path_factory.mktemp("template"))
 
 
 def copy_with(template: Path, destination: Path, data: dict[str, object], **kwargs: object) -> None:

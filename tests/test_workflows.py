@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from answer_sets import ANSWER_SETS
-from conftest import TEMPLATE_ROOT, Generated
+from helpers import TEMPLATE_ROOT, Generated, tool
 
-BIN = Path(sys.executable).parent
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(.*)$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
 def all_projects(generate) -> list[Generated]:
     return [generate(name) for name in sorted(ANSWER_SETS)]
-
-
-def tool(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([BIN / name, *map(str, args)], capture_output=True, text=True, check=False)
 
 
 def test_zizmor_finds_nothing_in_any_answer_set(all_projects: list[Generated]) -> None:

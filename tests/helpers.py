@@ -1,0 +1,137 @@
+"""Helpers the tests (and benchmarks) import: processes, git, Copier, virtualenvs, pins.
+
+conftest.py holds fixtures only; everything a test calls by name lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DEFAULTS = {
+    key: spec["default"]
+    for key, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
+    if not key.startswith("_") and isinstance(spec, dict) and "default" in spec
+}
+# The one git identity for commits the tests make as a project's owner or a template maintainer.
+IDENTITY = ("-c", "user.name=Owner", "-c", "user.email=owner@example.com")
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """Run a command, fail the test with its output when it fails, return its stdout."""
+    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, args))} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        )
+    return result.stdout
+
+
+def attempt(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command that may fail; the caller checks the result."""
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def tool(name: str, *args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A command-line tool installed next to this interpreter (ruff, zizmor, shellcheck...)."""
+    return attempt(BIN / name, *args, cwd=cwd)
+
+
+def copier_cli(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `copier` command line with this interpreter; `prefix` wraps it (e.g. unshare)."""
+    return attempt(*prefix, sys.executable, "-m", "copier", *args, cwd=cwd, env=env)
+
+
+def git(project: Path, *args: str) -> str:
+    return run("git", *args, cwd=project).strip()
+
+
+def commit(project: Path, message: str, *args: str) -> None:
+    """Commit as the owner (the tests run with no git identity configured)."""
+    git(project, *IDENTITY, "commit", "--quiet", *args, "-m", message)
+
+
+def pinned_requirements() -> dict[str, str]:
+    """requirements-dev.txt as {name: "name==version"}: the versions every test environment uses."""
+    pins = {}
+    for line in (TEMPLATE_ROOT / "requirements-dev.txt").read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            pins[line.split("==")[0].strip()] = line.strip()
+    return pins
+
+
+def plain_template(destination: Path) -> Path:
+    """This checkout's template files (committed and not ignored) as a plain directory, modes kept.
+
+    Copier reads a plain directory without cloning it, and needs no git to do so.
+    """
+    listed = run("git", "ls-files", "--cached", "--others", "--exclude-standard", cwd=TEMPLATE_ROOT).splitlines()
+    for relative in listed:
+        source = TEMPLATE_ROOT / relative
+        if source.is_file():
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / relative)
+    return destination
+
+
+def existing_repository(path: Path, *, branch: str, file: str) -> tuple[str, str]:
+    """Someone's repository: one commit holding `file` and their annotated tag v0.1.0.
+
+    Returns (HEAD, the tag object), to compare with after a copy into or under it.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "--quiet", f"--initial-branch={branch}")
+    (path / file).write_text("existing work\n")
+    git(path, "add", file)
+    commit(path, "existing")
+    git(path, *IDENTITY, "tag", "-a", "v0.1.0", "-m", "their own tag")
+    return git(path, "rev-parse", "HEAD"), git(path, "rev-parse", "v0.1.0")
+
+
+class Generated:
+    """A project generated from one answer set, with the answers Copier recorded for it."""
+
+    def __init__(self, name: str, path: Path, given: dict[str, object]) -> None:
+        self.name = name
+        self.path = path
+        self.given = given
+        self.answers: dict[str, object] = yaml.safe_load((path / ".copier-answers.yml").read_text())
+
+    def __repr__(self) -> str:
+        return f"Generated({self.name!r}, {self.path})"
+
+    def files(self) -> list[Path]:
+        """Every file of the project outside .git (not entered: git may be writing there)."""
+        found = []
+        for directory, subdirectories, names in os.walk(self.path):
+            subdirectories[:] = [d for d in subdirectories if d != ".git"]
+            found.extend(Path(directory, name) for name in names)
+        return sorted(found)
+
+
+class Virtualenv:
+    """A virtualenv the tests install into and run from."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.bin = root / "bin"
+        self.python = self.bin / "python"
+
+    def pip(self, *args: str | Path) -> str:
+        return run(self.python, "-m", "pip", "--quiet", *args)
+
+    def run(self, *args: str | Path, cwd: Path | None = None) -> str:
+        return run(self.python, *args, cwd=cwd)
