@@ -17,6 +17,8 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "github_repository": "analytics-team/data-tools-2",
         "gcp_project_id": "analytics-prod-42",
         "gcp_project_number": "123456789012",
+        "github_repository_id": "1000001",
+        "github_owner_id": "2000001",
         "gcp_workload_identity_pool": "gh-pool",
         "gcp_workload_identity_provider": "gh-oidc",
     },
@@ -86,6 +88,6 @@ DISTINCTIVE_DEFAULTS: dict[str, str] = {
     "author_email": "you@example.com",
     "gcp_project_id": "my-gcp-project",
     "gcp_repository": "python-packages",
-    "gcp_service_account": "github-publisher",
+    "gcp_service_account": "publish-my-package",
     "github_repository": "your-org/",
 }

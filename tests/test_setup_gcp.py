@@ -1,9 +1,8 @@
-"""scripts/setup-gcp.sh: the exact gcloud commands, idempotence, dry run, and gcloud's own parser.
+"""scripts/setup_gcp.py against stateful stand-ins for gcloud and gh, then gcloud's own parser.
 
-Google Cloud cannot be reached from here, so a recording gcloud (tests/fake_gcloud.py) stands
-first on PATH and the commands it receives are checked one by one. The real gcloud, where
-installed, then parses each distinct command: with no account configured it stops at "no active
-account" only once its arguments are valid.
+The stand-ins (tests/fake_gcloud.py, tests/fake_gh.py) remember what was created and bound, so a
+second run, a second package or a damaged earlier setup is seen as Google and GitHub would show
+it. What the resulting policy admits is tested in test_policy.py.
 """
 
 from __future__ import annotations
@@ -12,250 +11,320 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from cloud import StandIns
 from helpers import Generated
 
-FAKE_GCLOUD = Path(__file__).with_name("fake_gcloud.py")
+IDS = {"repository": "1000001", "owner": "2000001"}
+NUMBERS = {"my-gcp-project": "123456789012", "analytics-prod-42": "123456789012", "finance-tools-1": "555555555555"}
+READ_ONLY = ("describe", "list", "get-iam-policy", "status")
 
 
-def run_setup(
-    project: Generated, tmp_path: Path, *args: str, existing: str = "", keys: str = ""
-) -> tuple[str, list[list[str]]]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    (bin_dir / "gcloud").unlink(missing_ok=True)
-    (bin_dir / "gcloud").symlink_to(FAKE_GCLOUD)
-    log = tmp_path / "gcloud.log"
-    log.write_text("")
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "GCLOUD_LOG": str(log),
-        "GCLOUD_EXISTING": existing,
-        "GCLOUD_KEYS": keys,
-        "TMPDIR": str(tmp_path),
-    }
-    result = subprocess.run(
-        ["bash", project.path / "scripts" / "setup-gcp.sh", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=project.path,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout, [json.loads(line) for line in log.read_text().splitlines()]
+def stand_ins(project: Generated, root: Path, **options: bool) -> StandIns:
+    cloud = StandIns(root, **options)
+    cloud.add_project(str(project.answers["gcp_project_id"]), NUMBERS.get(str(project.answers["gcp_project_id"]), "1"))
+    cloud.add_github_repository(str(project.answers["github_repository"]), IDS["repository"], IDS["owner"])
+    return cloud
 
 
-def expected_commands(answers: dict[str, object], *, project_number: str = "123456789012") -> list[list[str]]:
+def setup(project: Generated, cloud: StandIns, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = cloud.run(sys.executable, "scripts/setup_gcp.py", *args, cwd=project.path, TMPDIR=str(cloud.bin.parent))
+    if ok:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def label(call: list[str]) -> str:
+    """A command named by its words without flags: `artifacts repositories create python-packages`."""
+    return " ".join(word for word in call if not word.startswith("-"))
+
+
+def changes(calls: list[list[str]]) -> list[list[str]]:
+    return [c for c in calls if not any(word in READ_ONLY for word in c[:5])]
+
+
+def state_without_calls(cloud: StandIns) -> tuple[dict, dict]:
+    gcloud, gh = cloud.gcloud(), cloud.gh()
+    del gcloud["calls"], gh["calls"]
+    return gcloud, gh
+
+
+def expected_changes(answers: dict[str, object]) -> dict[str, list[str]]:
+    """Each command the first run must issue, by label, with every argument."""
     project, location, repository = answers["gcp_project_id"], answers["gcp_location"], answers["gcp_repository"]
     account = f"{answers['gcp_service_account']}@{project}.iam.gserviceaccount.com"
+    p = f"--project={project}"
     wif = answers["publish_auth"] == "workload_identity"
-    commands = [
-        [
+    expected = {
+        "enable APIs": [
             "services",
             "enable",
             "artifactregistry.googleapis.com",
             "iam.googleapis.com",
             "iamcredentials.googleapis.com",
             *(["sts.googleapis.com"] if wif else []),
-            f"--project={project}",
+            p,
         ],
-        ["artifacts", "repositories", "describe", repository, f"--location={location}", f"--project={project}"],
-        [
-            "artifacts",
-            "repositories",
-            "create",
-            repository,
-            "--repository-format=python",
-            f"--location={location}",
-            f"--project={project}",
-            "--description=Private Python packages",
+        "create the repository": [
+            *("artifacts", "repositories", "create", repository, "--repository-format=python"),
+            *(f"--location={location}", p, "--description=Private Python packages"),
         ],
-        ["iam", "service-accounts", "describe", account, f"--project={project}"],
-        [
-            "iam",
-            "service-accounts",
-            "create",
-            str(answers["gcp_service_account"]),
-            f"--project={project}",
+        "create the service account": [
+            *("iam", "service-accounts", "create", answers["gcp_service_account"], p),
             f"--display-name=Publishes {answers['distribution_name']} from GitHub Actions",
         ],
-        [
-            "artifacts",
-            "repositories",
-            "add-iam-policy-binding",
-            repository,
-            f"--location={location}",
-            f"--project={project}",
-            f"--member=serviceAccount:{account}",
-            "--role=roles/artifactregistry.writer",
-            "--condition=None",
+        "let it upload to the repository": [
+            *("artifacts", "repositories", "add-iam-policy-binding", repository, f"--location={location}", p),
+            *(f"--member=serviceAccount:{account}", "--role=roles/artifactregistry.writer", "--condition=None"),
         ],
-    ]
+    }
     if wif:
-        pool, provider, github = (
-            answers["gcp_workload_identity_pool"],
-            answers["gcp_workload_identity_provider"],
-            answers["github_repository"],
-        )
-        commands += [
-            ["projects", "describe", project, "--format=value(projectNumber)"],
-            ["iam", "workload-identity-pools", "describe", pool, "--location=global", f"--project={project}"],
-            [
-                "iam",
-                "workload-identity-pools",
-                "create",
-                pool,
-                "--location=global",
-                f"--project={project}",
+        pool, provider = answers["gcp_workload_identity_pool"], answers["gcp_workload_identity_provider"]
+        where = (f"--workload-identity-pool={pool}", "--location=global", p)
+        number = NUMBERS[str(project)]
+        expected |= {
+            "create the pool": [
+                *("iam", "workload-identity-pools", "create", pool, "--location=global", p),
                 "--display-name=GitHub Actions",
             ],
-            [
-                "iam",
-                "workload-identity-pools",
-                "providers",
-                "describe",
-                provider,
-                f"--workload-identity-pool={pool}",
-                "--location=global",
-                f"--project={project}",
-            ],
-            [
-                "iam",
-                "workload-identity-pools",
-                "providers",
-                "create-oidc",
-                provider,
-                f"--workload-identity-pool={pool}",
-                "--location=global",
-                f"--project={project}",
-                "--display-name=GitHub OIDC",
-                "--issuer-uri=https://token.actions.githubusercontent.com",
-                "--attribute-mapping=google.subject=assertion.sub,attribute.repository=assertion.repository,"
-                "attribute.repository_owner=assertion.repository_owner",
-                f"--attribute-condition=assertion.repository == '{github}'",
-            ],
-            [
-                "iam",
-                "service-accounts",
-                "add-iam-policy-binding",
-                account,
-                f"--project={project}",
+            "create the provider": ["iam", "workload-identity-pools", "providers", "create-oidc", provider, *where],
+            "let tag releases act as the account": [
+                *("iam", "service-accounts", "add-iam-policy-binding", account, p),
                 "--role=roles/iam.workloadIdentityUser",
+                f"--member=principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/"
+                f"{pool}/attribute.release_repository_id/{IDS['repository']}",
                 "--condition=None",
-                f"--member=principalSet://iam.googleapis.com/projects/{project_number}/locations/global/"
-                f"workloadIdentityPools/{pool}/attribute.repository/{github}",
             ],
-        ]
+        }
     else:
-        commands += [
-            [
-                "iam",
-                "service-accounts",
-                "add-iam-policy-binding",
-                account,
-                f"--project={project}",
-                "--role=roles/iam.serviceAccountTokenCreator",
-                f"--member=serviceAccount:{account}",
-                "--condition=None",
+        expected |= {
+            "let the key mint tokens": [
+                *("iam", "service-accounts", "add-iam-policy-binding", account, p),
+                *(
+                    "--role=roles/iam.serviceAccountTokenCreator",
+                    f"--member=serviceAccount:{account}",
+                    "--condition=None",
+                ),
             ],
-            [
-                "iam",
-                "service-accounts",
-                "keys",
-                "list",
-                f"--iam-account={account}",
-                f"--project={project}",
-                "--managed-by=user",
-                "--format=value(name)",
-            ],
-            [
-                "iam",
-                "service-accounts",
-                "keys",
-                "create",
-                "KEY_FILE",
-                f"--iam-account={account}",
-                f"--project={project}",
-            ],
-        ]
-    return commands
-
-
-def without_key_path(commands: list[list[str]]) -> list[list[str]]:
-    return [[*c[:4], "KEY_FILE", *c[5:]] if c[2:4] == ["keys", "create"] else c for c in commands]
+            "create a key": ["iam", "service-accounts", "keys", "create", "KEY_FILE", f"--iam-account={account}", p],
+        }
+    return expected
 
 
 @pytest.mark.parametrize("answer_set", ["defaults", "wif-hyphen-digits", "key-apache", "explicit-names-rc"])
 def test_first_run_issues_exactly_the_expected_commands(generate, answer_set: str, tmp_path: Path) -> None:
     project = generate(answer_set)
-    output, commands = run_setup(project, tmp_path)
-    assert without_key_path(commands) == expected_commands(project.answers)
-    if project.answers["publish_auth"] == "workload_identity":
-        provider = (
-            f"projects/123456789012/locations/global/workloadIdentityPools/"
-            f"{project.answers['gcp_workload_identity_pool']}/providers/{project.answers['gcp_workload_identity_provider']}"
+    cloud = stand_ins(project, tmp_path)
+    output = setup(project, cloud).stdout
+    issued = changes(cloud.gcloud()["calls"])
+    issued = [[*c[:4], "KEY_FILE", *c[5:]] if c[2:4] == ["keys", "create"] else c for c in issued]
+    expected = expected_changes(project.answers)
+    # Each expected command is issued (the provider's mapping and condition: see test_policy.py); the first
+    # binding of the new account is refused once and retried, and nothing else is issued.
+    for name, argv in expected.items():
+        assert [c for c in issued if c[: len(argv)] == argv], f"{name}: {argv}"
+    assert len(issued) == len(expected) + 1, [label(c) for c in issued]
+    assert "the service account is not visible yet; retrying" in output
+    records = [line.strip() for line in output.splitlines() if line.strip().startswith("copier update")]
+    if project.answers["publish_auth"] == "workload_identity" and project.answers["github_repository_id"]:
+        assert records == [], "every value was recorded already"
+    elif project.answers["publish_auth"] == "workload_identity":
+        assert records[0] == (
+            "copier update --trust --defaults --vcs-ref=:current: "
+            f"--data gcp_project_number={NUMBERS[str(project.answers['gcp_project_id'])]} "
+            f"--data github_repository_id={IDS['repository']} --data github_owner_id={IDS['owner']}"
         )
-        assert provider in output
-        recorded = project.answers["gcp_project_number"]
-        assert ("copier update --defaults --data gcp_project_number=123456789012" in output) == (
-            recorded != "123456789012"
-        )
+        environment = cloud.gh()["repositories"][project.answers["github_repository"]]["environments"]
+        assert environment["artifact-registry"]["policies"] == [{"name": "v*", "type": "tag"}]
     else:
-        key_file = Path(next(c[4] for c in commands if c[2:4] == ["keys", "create"]))
-        assert not key_file.is_relative_to(project.path), "the key must be written outside the repository"
-        assert key_file.read_text().startswith("{")
-        assert f"gh secret set GOOGLE_CREDENTIALS --repo {project.answers['github_repository']}" in output
+        secrets = cloud.gh()["repositories"][project.answers["github_repository"]]["secrets"]
+        assert list(secrets) == ["environment:artifact-registry"], "an environment secret, never a repository one"
+        assert list(secrets["environment:artifact-registry"]) == ["GOOGLE_CREDENTIALS"]
+        assert list(tmp_path.glob("setup-gcp-key-*")) == [], "the key file is gone once stored"
 
 
 @pytest.mark.parametrize("answer_set", ["defaults", "key-apache"])
-def test_second_run_creates_nothing_that_exists(generate, answer_set: str, tmp_path: Path) -> None:
+def test_second_run_changes_nothing(generate, answer_set: str, tmp_path: Path) -> None:
     project = generate(answer_set)
-    _, commands = run_setup(
-        project,
-        tmp_path,
-        existing="repositories,service-accounts,workload-identity-pools,providers",
-        keys="projects/p/serviceAccounts/a/keys/0123",
-    )
-    creating = [c for c in commands if c[2:4] == ["keys", "create"] or "create" in c[:3] or "create-oidc" in c]
-    assert creating == []
-    expected_bindings = [c for c in expected_commands(project.answers) if "add-iam-policy-binding" in c]
-    assert [c for c in commands if "add-iam-policy-binding" in c] == expected_bindings
+    cloud = stand_ins(project, tmp_path)
+    setup(project, cloud)
+    before = state_without_calls(cloud)
+    cloud.forget_calls()
+    output = setup(project, cloud).stdout
+    assert state_without_calls(cloud) == before
+    assert [label(c) for c in changes(cloud.gcloud()["calls"]) if "create" in c[:5]] == []
+    assert "exists" in output
 
 
 @pytest.mark.parametrize("answer_set", ["defaults", "key-apache"])
 def test_dry_run_prints_every_command_and_runs_none(generate, answer_set: str, tmp_path: Path) -> None:
     project = generate(answer_set)
-    output, commands = run_setup(project, tmp_path, "--dry-run")
-    assert commands == []
+    cloud = stand_ins(project, tmp_path)
+    output = setup(project, cloud, "--dry-run").stdout
+    assert cloud.gcloud()["calls"] == [] and cloud.gh()["calls"] == []
     printed = [line for line in output.splitlines() if line.startswith("+ gcloud ")]
-    creates = [
-        c for c in expected_commands(project.answers, project_number="PROJECT_NUMBER") if "describe" not in c[:4]
+    assert len(printed) >= len(expected_changes(project.answers))
+    assert list(tmp_path.glob("setup-gcp-key-*")) == [], "a dry run creates no key"
+
+
+def test_without_gh_the_ids_come_from_flags(generate, tmp_path: Path) -> None:
+    project = generate("defaults")
+    cloud = stand_ins(project, tmp_path, gh=False)
+    refused = setup(project, cloud, ok=False)
+    assert refused.returncode == 1
+    assert "--repository-id ID --owner-id ID" in refused.stderr
+    assert cloud.gcloud()["calls"] == [], "nothing is created before the ids are known"
+    output = setup(project, cloud, "--repository-id", IDS["repository"], "--owner-id", IDS["owner"]).stdout
+    assert "gh api --method PUT" in output, "without gh the GitHub side is printed, not done"
+
+
+def test_a_recorded_id_that_github_contradicts_stops_everything(generate, tmp_path: Path) -> None:
+    project = generate("wif-hyphen-digits")  # its answers record the ids
+    cloud = stand_ins(project, tmp_path)
+    # The repository was deleted and its name registered again by someone else.
+    cloud.add_github_repository(str(project.answers["github_repository"]), "7777777", "8888888")
+    refused = setup(project, cloud, ok=False)
+    assert refused.returncode == 1
+    assert f"now has github_repository_id 7777777, but this project recorded {IDS['repository']}" in refused.stderr
+    assert cloud.gcloud()["calls"] == [], "nothing is created or bound for the impostor"
+
+
+def test_an_existing_provider_that_differs_is_shown_and_changed_only_on_request(generate, tmp_path: Path) -> None:
+    project = generate("defaults")
+    cloud = stand_ins(project, tmp_path)
+    setup(project, cloud)
+    state = cloud.gcloud()
+    provider = state["providers"]["my-gcp-project/github-actions/github"]
+    provider["condition"] = "assertion.repository == 'your-org/my-package'"  # an earlier template's, by name
+    state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["iam"][
+        "roles/iam.workloadIdentityUser"
+    ].append(
+        "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github-actions/attribute.repository/your-org/my-package"
+    )
+    cloud.write_gcloud(state)
+
+    refused = setup(project, cloud, ok=False)
+    assert refused.returncode == 1
+    assert "has   assertion.repository == 'your-org/my-package'" in refused.stderr
+    assert "--update-provider" in refused.stderr
+    assert cloud.gcloud()["providers"]["my-gcp-project/github-actions/github"]["condition"].startswith(
+        "assertion.repository =="
+    )
+
+    updated = setup(project, cloud, "--update-provider").stdout
+    assert "updating provider github" in updated
+    assert "removing an earlier binding that no longer matches" in updated
+    after = cloud.gcloud()
+    assert (
+        after["providers"]["my-gcp-project/github-actions/github"]["condition"]
+        == "assertion.repository_owner_id == '2000001'"
+    )
+    members = after["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["iam"]
+    assert [m.rsplit("/", 2)[-2] for m in members["roles/iam.workloadIdentityUser"]] == [
+        "attribute.release_repository_id"
     ]
-    if project.answers["publish_auth"] == "workload_identity":
-        creates.insert(
-            6, ["projects", "describe", str(project.answers["gcp_project_id"]), "--format=value(projectNumber)"]
-        )
-    else:
-        creates = [c for c in creates if c[2:4] != ["keys", "list"]]
-    assert len(printed) == len(creates)
-    assert list(tmp_path.glob("tmp*")) == [], "a dry run creates no key directory"
+
+
+def test_a_soft_deleted_pool_and_provider_are_restored(generate, tmp_path: Path) -> None:
+    project = generate("defaults")
+    cloud = stand_ins(project, tmp_path)
+    setup(project, cloud)
+    state = cloud.gcloud()
+    state["pools"]["my-gcp-project/github-actions"]["state"] = "DELETED"
+    state["providers"]["my-gcp-project/github-actions/github"]["state"] = "DELETED"
+    cloud.write_gcloud(state)
+    output = setup(project, cloud).stdout
+    assert "pool github-actions was deleted" in output and "provider github was deleted" in output
+    after = cloud.gcloud()
+    assert after["pools"]["my-gcp-project/github-actions"]["state"] == "ACTIVE"
+    assert after["providers"]["my-gcp-project/github-actions/github"]["state"] == "ACTIVE"
+
+
+def test_key_rotation_stores_the_new_key_and_leaves_exactly_one(generate, tmp_path: Path) -> None:
+    project = generate("key-apache")
+    cloud = stand_ins(project, tmp_path)
+    setup(project, cloud)
+    account = f"{project.answers['gcp_service_account']}@finance-tools-1.iam.gserviceaccount.com"
+    first = cloud.gcloud()["service_accounts"][account]["keys"]
+    secret = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["secrets"]["environment:artifact-registry"]
+    setup(project, cloud, "--new-key")
+    keys = cloud.gcloud()["service_accounts"][account]["keys"]
+    assert len(keys) == 1 and keys[0]["id"] != first[0]["id"] and not keys[0]["disabled"]
+    rotated = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["secrets"]["environment:artifact-registry"]
+    assert rotated["GOOGLE_CREDENTIALS"] != secret["GOOGLE_CREDENTIALS"], "the new key was stored"
+    disabled = [c for c in cloud.gcloud()["calls"] if c[2:4] == ["keys", "disable"]]
+    assert [c[4] for c in disabled] == [first[0]["id"]], "the old key is disabled before it is deleted"
+
+
+def test_an_organisation_that_forbids_keys_gets_told_why_and_what_instead(generate, tmp_path: Path) -> None:
+    project = generate("key-apache")
+    cloud = stand_ins(project, tmp_path)
+    state = cloud.gcloud()
+    state["key_creation_disabled"] = True
+    cloud.write_gcloud(state)
+    refused = setup(project, cloud, ok=False)
+    assert refused.returncode == 1
+    assert "constraints/iam.disableServiceAccountKeyCreation forbids service account keys" in refused.stderr
+    assert "--data publish_auth=workload_identity" in refused.stderr
+
+
+def test_readers_and_the_pypi_proxy(generate, tmp_path: Path) -> None:
+    project = generate("defaults")
+    cloud = stand_ins(project, tmp_path)
+    setup(project, cloud, "--pypi-proxy", "--reader", "group:data@example.com")
+    repositories = cloud.gcloud()["repositories"]
+    remote, virtual = (
+        repositories["my-gcp-project/us-central1/pypi-remote"],
+        repositories["my-gcp-project/us-central1/python-packages-all"],
+    )
+    assert remote["mode"] == "REMOTE_REPOSITORY" and virtual["mode"] == "VIRTUAL_REPOSITORY"
+    ranked = sorted(virtual["upstreams"], key=lambda u: -u["priority"])
+    assert [u["id"] for u in ranked] == ["python-packages", "pypi-remote"], "the private repository is read first"
+    for name in ("python-packages", "pypi-remote", "python-packages-all"):
+        iam = repositories[f"my-gcp-project/us-central1/{name}"]["iam"]
+        assert iam["roles/artifactregistry.reader"] == ["group:data@example.com"]
+        assert "group:data@example.com" not in iam.get("roles/artifactregistry.writer", [])
+    refused = setup(project, cloud, "--reader", "allUsers", ok=False)
+    assert refused.returncode == 1 and "expected a member such as group:" in refused.stderr
 
 
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the real gcloud is not installed")
 def test_real_gcloud_accepts_every_command(generate, tmp_path: Path) -> None:
+    """Every distinct command the script issued in these scenarios, parsed by the real gcloud."""
     distinct: dict[str, list[str]] = {}
-    for answer_set in ("defaults", "key-apache"):
+    for answer_set, args in (("defaults", ["--pypi-proxy", "--reader", "group:g@example.com"]), ("key-apache", [])):
         project = generate(answer_set)
-        _, commands = run_setup(project, tmp_path / answer_set)
-        for command in commands:
-            distinct.setdefault(" ".join(command[:4]), command)
+        cloud = stand_ins(project, tmp_path / answer_set)
+        setup(project, cloud, *args)
+        setup(project, cloud, "--new-key" if answer_set == "key-apache" else "--dry-run")
+        if answer_set == "defaults":  # the repair paths: a changed provider, a deleted pool and provider
+            state = cloud.gcloud()
+            state["providers"]["my-gcp-project/github-actions/github"] |= {"condition": "true", "state": "DELETED"}
+            state["pools"]["my-gcp-project/github-actions"]["state"] = "DELETED"
+            state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["iam"][
+                "roles/iam.workloadIdentityUser"
+            ].append("principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*")
+            cloud.write_gcloud(state)
+            setup(project, cloud, "--update-provider")
+        for call in cloud.gcloud()["calls"]:
+            distinct.setdefault(label([w for w in call if not w.startswith(("projects/", "/"))])[:60], call)
     config = tmp_path / "gcloud-config"
     config.mkdir()
     env = {**os.environ, "CLOUDSDK_CONFIG": str(config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
+    upstreams = tmp_path / "upstreams.json"
+    upstreams.write_text(
+        json.dumps([{"id": "a", "repository": "projects/p/locations/l/repositories/a", "priority": 1}])
+    )
+    verbs = {word for c in distinct.values() for word in c[:5]}
+    assert {"create-oidc", "update-oidc", "undelete", "remove-iam-policy-binding", "disable", "delete"} <= verbs
     for command in distinct.values():
+        # gcloud reads the upstream policy file while parsing: give it one that still exists.
+        command = [
+            f"--upstream-policy-file={upstreams}" if word.startswith("--upstream-policy-file=") else word
+            for word in command
+        ]
         result = subprocess.run(["gcloud", *command], env=env, capture_output=True, text=True, timeout=60, check=False)
         assert "You do not currently have an active account selected" in result.stderr, (command, result.stderr)

@@ -1,0 +1,202 @@
+"""Google Cloud and GitHub as the tests see them: stateful stand-ins for gcloud and gh on PATH,
+GitHub's documented OIDC claims, and Google's evaluation of a workload identity policy.
+
+Google evaluates a token exchange in three steps, each reproduced here with a real CEL
+implementation (cel-python): the provider's attribute condition must be true (an error refuses),
+the attribute mapping turns the token's claims into attributes (an error refuses), and a principal
+set such as `.../attribute.NAME/VALUE` in an IAM binding matches when that attribute equals VALUE.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import celpy
+
+HERE = Path(__file__).resolve().parent
+ISSUER = "https://token.actions.githubusercontent.com"
+PRINCIPAL_SET = "principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}/"
+
+
+class StandIns:
+    """A bin directory with gcloud and gh stand-ins, and their state files."""
+
+    def __init__(self, root: Path, *, gh: bool = True) -> None:
+        self.bin = root / "bin"
+        self.bin.mkdir(parents=True, exist_ok=True)
+        self.gcloud_state = root / "gcloud-state.json"
+        self.gh_state = root / "gh-state.json"
+        for name, script in (("gcloud", "fake_gcloud.py"), *((("gh", "fake_gh.py"),) if gh else ())):
+            (self.bin / name).unlink(missing_ok=True)
+            (self.bin / name).symlink_to(HERE / script)
+        if not self.gcloud_state.exists():
+            self.write_gcloud(
+                {
+                    "projects": {},
+                    "services": {},
+                    "repositories": {},
+                    "service_accounts": {},
+                    "pools": {},
+                    "providers": {},
+                    "calls": [],
+                    # A new service account is refused once, as Google documents it may be.
+                    "propagation_failures": 1,
+                }
+            )
+        if not self.gh_state.exists():
+            self.write_gh({"authenticated": True, "repositories": {}, "calls": []})
+
+    def gcloud(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.gcloud_state.read_text())
+        return loaded
+
+    def gh(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.gh_state.read_text())
+        return loaded
+
+    def write_gcloud(self, state: dict[str, Any]) -> None:
+        self.gcloud_state.write_text(json.dumps(state))
+
+    def write_gh(self, state: dict[str, Any]) -> None:
+        self.gh_state.write_text(json.dumps(state))
+
+    def add_project(self, project_id: str, number: str) -> None:
+        state = self.gcloud()
+        state["projects"][project_id] = {"number": number}
+        self.write_gcloud(state)
+
+    def add_github_repository(self, name: str, repository_id: str, owner_id: str) -> None:
+        state = self.gh()
+        state["repositories"][name] = {"id": repository_id, "owner_id": owner_id}
+        self.write_gh(state)
+
+    def forget_calls(self) -> None:
+        for read, write in ((self.gcloud, self.write_gcloud), (self.gh, self.write_gh)):
+            state = read()
+            state["calls"] = []
+            write(state)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        # Only the stand-ins' directory and the system's: no real gh or gcloud can answer instead.
+        return {
+            **os.environ,
+            "PATH": f"{self.bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
+            "GCLOUD_STATE": str(self.gcloud_state),
+            "GH_STATE": str(self.gh_state),
+            "SETUP_GCP_RETRY_DELAYS": "0 0 0 0",
+            **extra,
+        }
+
+    def run(self, *args: str | Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(a) for a in args], cwd=cwd, env=self.env(**extra), capture_output=True, text=True, check=False
+        )
+
+
+def github_claims(
+    repository: str,
+    repository_id: str,
+    owner_id: str,
+    *,
+    ref: str,
+    environment: str | None = None,
+    event_name: str = "push",
+) -> dict[str, str]:
+    """The claims of a GitHub Actions OIDC token, as GitHub documents them."""
+    if environment is not None:
+        subject = f"repo:{repository}:environment:{environment}"
+    elif event_name == "pull_request":
+        subject = f"repo:{repository}:pull_request"
+    else:
+        subject = f"repo:{repository}:ref:{ref}"
+    claims = {
+        "iss": ISSUER,
+        "aud": f"https://github.com/{repository.split('/')[0]}",
+        "sub": subject,
+        "repository": repository,
+        "repository_id": repository_id,
+        "repository_owner": repository.split("/")[0],
+        "repository_owner_id": owner_id,
+        "ref": ref,
+        "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
+        "event_name": event_name,
+        "workflow_ref": f"{repository}/.github/workflows/publish.yml@{ref}",
+        "job_workflow_ref": f"{repository}/.github/workflows/publish.yml@{ref}",
+        "actor": "octocat",
+        "runner_environment": "github-hosted",
+    }
+    if environment is not None:
+        claims["environment"] = environment
+    return claims
+
+
+def cel(expression: str, claims: dict[str, str]) -> Any:
+    environment = celpy.Environment()
+    return environment.program(environment.compile(expression)).evaluate({"assertion": celpy.json_to_cel(claims)})
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The outcome of exchanging a GitHub token at one provider."""
+
+    admitted: bool
+    attributes: dict[str, str]
+    reason: str = ""
+
+
+def exchange(state: dict[str, Any], project: str, pool: str, provider: str, claims: dict[str, str]) -> Exchange:
+    found = state["providers"].get(f"{project}/{pool}/{provider}")
+    if found is None or found["state"] != "ACTIVE" or state["pools"][f"{project}/{pool}"]["state"] != "ACTIVE":
+        return Exchange(False, {}, "no active provider")
+    if found["issuer"] != claims["iss"]:
+        return Exchange(False, {}, "issuer")
+    try:
+        if cel(found["condition"], claims) is not True:
+            return Exchange(False, {}, "condition is false")
+        attributes = {key: str(cel(value, claims)) for key, value in found["mapping"].items()}
+    except Exception as error:  # Google refuses a token whose condition or mapping fails to evaluate
+        return Exchange(False, {}, f"evaluation error: {error}")
+    return Exchange(True, attributes)
+
+
+def matches(member: str, number: str, pool: str, attributes: dict[str, str]) -> bool:
+    prefix = PRINCIPAL_SET.format(number=number, pool=pool)
+    if member == prefix + "*":
+        return True
+    if member.startswith(prefix + "attribute."):
+        name, _, value = member[len(prefix + "attribute.") :].partition("/")
+        return attributes.get(f"attribute.{name}") == value
+    return (
+        member
+        == f"principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}/subject/{attributes.get('google.subject')}"
+    )
+
+
+def accounts_usable(state: dict[str, Any], project: str, pool: str, provider: str, claims: dict[str, str]) -> set[str]:
+    """The service accounts a job with these claims may act as, as Google decides it."""
+    result = exchange(state, project, pool, provider, claims)
+    if not result.admitted:
+        return set()
+    number = state["projects"][project]["number"]
+    return {
+        email
+        for email, account in state["service_accounts"].items()
+        if any(
+            matches(m, number, pool, result.attributes)
+            for m in account["iam"].get("roles/iam.workloadIdentityUser", [])
+        )
+    }
+
+
+def writers(state: dict[str, Any], project: str, location: str, repository: str) -> set[str]:
+    """The service accounts that may upload to an Artifact Registry repository."""
+    members = state["repositories"][f"{project}/{location}/{repository}"]["iam"].get(
+        "roles/artifactregistry.writer", []
+    )
+    return {m.split(":", 1)[1] for m in members if m.startswith("serviceAccount:")}
