@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import celpy
+from celpy import celtypes
 
 HERE = Path(__file__).resolve().parent
 ISSUER = "https://token.actions.githubusercontent.com"
@@ -157,7 +158,8 @@ def exchange(state: dict[str, Any], project: str, pool: str, provider: str, clai
     if found["issuer"] != claims["iss"]:
         return Exchange(False, {}, "issuer")
     try:
-        if cel(found["condition"], claims) is not True:
+        admitted = cel(found["condition"], claims)
+        if not (isinstance(admitted, celtypes.BoolType) and bool(admitted)):
             return Exchange(False, {}, "condition is false")
         attributes = {key: str(cel(value, claims)) for key, value in found["mapping"].items()}
     except Exception as error:  # Google refuses a token whose condition or mapping fails to evaluate

@@ -1,0 +1,132 @@
+"""What Google admits after setup: only a tag release of the package's own repository, in its
+environment, may act as the account that uploads; for every package of an organisation at once.
+
+The policy is what the setup script left in the gcloud stand-in's state (the provider's mapping and
+condition, the bindings); tests/cloud.py evaluates it with cel-python against GitHub's documented
+token claims, the way Google does.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from cloud import StandIns, accounts_usable, github_claims, writers
+from helpers import TEMPLATE_ROOT, Generated, copier_cli
+
+PROJECT, LOCATION, REPOSITORY, POOL, PROVIDER = (
+    "my-gcp-project",
+    "us-central1",
+    "python-packages",
+    "github-actions",
+    "github",
+)
+FIRST = ("your-org/my-package", "1000001")
+SECOND = ("your-org/second-package", "1000002")
+OWNER_ID = "2000001"
+
+
+def release(repository: str, repository_id: str, owner_id: str = OWNER_ID) -> dict[str, str]:
+    return github_claims(repository, repository_id, owner_id, ref="refs/tags/v1.0.0", environment="artifact-registry")
+
+
+def attempts(repository: str, repository_id: str) -> dict[str, dict[str, str]]:
+    """Every way a person with write access to the repository could ask for the upload account."""
+    claims = {
+        "a tag release in the environment": release(repository, repository_id),
+        "a push to a branch": github_claims(repository, repository_id, OWNER_ID, ref="refs/heads/main"),
+        "a branch job that names the environment": github_claims(
+            repository, repository_id, OWNER_ID, ref="refs/heads/evil", environment="artifact-registry"
+        ),
+        "a tag job outside the environment": github_claims(repository, repository_id, OWNER_ID, ref="refs/tags/v1.0.0"),
+        "a tag that is not a version, in the environment": github_claims(
+            repository, repository_id, OWNER_ID, ref="refs/tags/nightly", environment="artifact-registry"
+        ),
+        "a pull request": github_claims(
+            repository, repository_id, OWNER_ID, ref="refs/pull/7/merge", event_name="pull_request"
+        ),
+        "a pull request job that names the environment": github_claims(
+            repository,
+            repository_id,
+            OWNER_ID,
+            ref="refs/pull/7/merge",
+            environment="artifact-registry",
+            event_name="pull_request",
+        ),
+        "another repository of the organisation": release("your-org/other-tool", "1000099"),
+        "the name registered again by someone else": release(repository, "9999991", "9999992"),
+        "another environment of the repository": github_claims(
+            repository, repository_id, OWNER_ID, ref="refs/tags/v1.0.0", environment="staging"
+        ),
+    }
+    return claims
+
+
+def account(package: str) -> str:
+    return f"publish-{package}@{PROJECT}.iam.gserviceaccount.com"
+
+
+def publishers(cloud: StandIns, claims: dict[str, str]) -> set[str]:
+    state = cloud.gcloud()
+    return accounts_usable(state, PROJECT, POOL, PROVIDER, claims) & writers(state, PROJECT, LOCATION, REPOSITORY)
+
+
+@pytest.fixture(scope="module")
+def organisation(generate, tmp_path_factory: pytest.TempPathFactory) -> tuple[StandIns, Generated, Path]:
+    """One Google Cloud project and GitHub organisation; the first package set up, the second generated."""
+    root = tmp_path_factory.mktemp("organisation")
+    cloud = StandIns(root / "cloud")
+    cloud.add_project(PROJECT, "123456789012")
+    cloud.add_github_repository(*FIRST, OWNER_ID)
+    cloud.add_github_repository(*SECOND, OWNER_ID)
+    first = generate("defaults")
+    assert first.answers["github_repository"] == FIRST[0]
+    second = root / "second-package"
+    copied = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        "HEAD",
+        "--data",
+        "project_name=Second Package",
+        TEMPLATE_ROOT,
+        second,
+    )
+    assert copied.returncode == 0, copied.stderr
+    ran = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=first.path)
+    assert ran.returncode == 0, ran.stderr
+    return cloud, first, second
+
+
+@pytest.mark.parametrize("attempt", list(attempts(*FIRST)))
+def test_only_a_tag_release_in_the_environment_may_publish(organisation, attempt: str) -> None:
+    cloud, _, _ = organisation
+    allowed = publishers(cloud, attempts(*FIRST)[attempt])
+    expected = {account("my-package")} if attempt == "a tag release in the environment" else set()
+    assert allowed == expected
+
+
+def test_a_second_package_of_the_organisation_publishes_and_the_first_still_does(organisation) -> None:
+    cloud, first, second = organisation
+    provider_before = cloud.gcloud()["providers"][f"{PROJECT}/{POOL}/{PROVIDER}"]
+    ran = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=second)
+    assert ran.returncode == 0, ran.stderr
+    assert "provider github exists and admits exactly what publishing needs" in ran.stdout
+    assert cloud.gcloud()["providers"][f"{PROJECT}/{POOL}/{PROVIDER}"] == provider_before, "the shared provider is kept"
+
+    assert publishers(cloud, release(*SECOND)) == {account("second-package")}
+    assert publishers(cloud, release(*FIRST)) == {account("my-package")}
+    for name, claims in attempts(*SECOND).items():
+        if name != "a tag release in the environment":
+            assert publishers(cloud, claims) == set(), name
+
+    # The first package again: its run changes nothing and both keep publishing.
+    before = cloud.gcloud()
+    again = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=first.path)
+    assert again.returncode == 0, again.stderr
+    after = cloud.gcloud()
+    assert {k: v for k, v in after.items() if k != "calls"} == {k: v for k, v in before.items() if k != "calls"}
+    assert publishers(cloud, release(*FIRST)) == {account("my-package")}
+    assert publishers(cloud, release(*SECOND)) == {account("second-package")}
