@@ -1,9 +1,10 @@
-"""The publish workflow's own commands, run for real against a local package index.
+"""The publish workflow's own steps, run for real against local package indexes.
 
-Google Cloud is out of reach, so pypiserver (tests/package_index.py) plays Artifact Registry:
-same user name, a token as password, authentication on upload and download. The build, check,
-upload and verify steps are read from the rendered publish.yml and run verbatim; only the index
-URL and the token differ from what GitHub Actions would pass.
+Google Cloud is out of reach, so pypiserver (tests/package_index.py) plays Artifact Registry: same
+user name, a token as password, authentication on upload and download; a second, anonymous
+pypiserver plays PyPI for public dependencies. Each step's `run:` script is read from the rendered
+publish.yml and run verbatim; only the index URLs and the token differ from what GitHub Actions
+would pass.
 """
 
 from __future__ import annotations
@@ -11,43 +12,74 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import workflow_steps
-from helpers import Generated, Virtualenv, pinned_requirements, run
+from helpers import IDENTITY, Generated, Virtualenv, commit, git, pinned_requirements, run
 from package_index import PackageIndex, running_index
 
 AUTH_MODES = {"workload_identity": "defaults", "service_account_key": "explicit-names-rc"}
+PUBLIC_DEPENDENCY = "tinydep"
+
+
+def build_public_dependency(shared_venv: Virtualenv, workdir: Path, outdir: Path) -> None:
+    """A package that only the public index has, as a published project's dependency."""
+    source = workdir / PUBLIC_DEPENDENCY
+    (source / PUBLIC_DEPENDENCY).mkdir(parents=True)
+    (source / PUBLIC_DEPENDENCY / "__init__.py").write_text("VALUE = 1\n")
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{PUBLIC_DEPENDENCY}"\nversion = "1.0"\n'
+    )
+    shared_venv.run("-m", "build", "--wheel", "--no-isolation", "--outdir", outdir, source)
 
 
 @pytest.fixture(scope="session")
-def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PackageIndex]:
-    with running_index(tmp_path_factory.mktemp("index")) as index:
-        yield index
+def indexes(
+    tmp_path_factory: pytest.TempPathFactory, shared_venv: Virtualenv
+) -> Iterator[tuple[PackageIndex, PackageIndex]]:
+    """(private, public): Artifact Registry's stand-in, and PyPI's holding a public dependency."""
+    root = tmp_path_factory.mktemp("indexes")
+    with running_index(root / "private") as private, running_index(root / "public", authenticate="update") as public:
+        build_public_dependency(shared_venv, root, public.packages)
+        yield private, public
 
 
 @pytest.fixture(scope="session")
-def runner_python(shared_venv: Virtualenv) -> str:
-    """PATH of the simulated runner: the shared virtualenv's python, with the publishing tools."""
+def runner_path(shared_venv: Virtualenv) -> str:
+    """PATH of the simulated runner: the shared virtualenv with the workflow's tools."""
     pins = pinned_requirements()
-    shared_venv.pip("install", pins["twine"], pins["packaging"])
-    return f"{shared_venv.root / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    shared_venv.pip("install", pins["twine"], pins["packaging"], pins["uv"])
+    return f"{shared_venv.bin}{os.pathsep}{os.environ['PATH']}"
 
 
 class Release:
-    """A checkout of the project at its tag, with the publish workflow's steps at hand."""
+    """A checkout of the project at its tag, with the publish workflow's steps at hand.
+
+    The project gains a public dependency first, so that verifying an upload means resolving it.
+    """
 
     def __init__(self, project: Generated, workdir: Path, path: str) -> None:
         self.project = project
+        self.workdir = workdir
         self.checkout = workdir / "checkout"
         run("git", "clone", "--quiet", project.path, self.checkout)
+        pyproject = self.checkout / "pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text().replace("dependencies = []", f'dependencies = ["{PUBLIC_DEPENDENCY}>=1.0"]', 1)
+        )
+        self.tag = f"v{project.answers['initial_version']}"
+        commit(self.checkout, "Depend on a public package", "--all")
+        git(self.checkout, *IDENTITY, "tag", "-f", "-a", self.tag, "-m", "release")
         self.workflow = workflow_steps.load(project.path / ".github/workflows/publish.yml")
         self.path = path
-        self.tag = f"v{project.answers['initial_version']}"
 
-    def step(self, job: str, name: str, **local: str) -> subprocess.CompletedProcess[str]:
+    def step(
+        self, job: str, name: str, runner: dict[str, str] | None = None, **local: str
+    ) -> subprocess.CompletedProcess[str]:
         output = self.checkout / "github-output"
         output.touch()
         return workflow_steps.run_step(
@@ -57,16 +89,27 @@ class Release:
             cwd=self.checkout,
             local=local,
             path=self.path,
-            runner={"GITHUB_OUTPUT": str(output)},
+            runner={"GITHUB_OUTPUT": str(output), "UV_CACHE_DIR": str(self.workdir / "uv-cache"), **(runner or {})},
         )
 
     def upload(self, index: PackageIndex, version: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
         """The workflow's upload step against the local index (with its token unless given another)."""
+        token = index.token if token is None else token
         return self.step(
             "publish",
             "Upload to Artifact Registry",
-            TWINE_REPOSITORY_URL=index.upload_url,
-            TWINE_PASSWORD=index.token if token is None else token,
+            UV_PUBLISH_URL=index.upload_url,
+            UV_PUBLISH_CHECK_URL=f"http://oauth2accesstoken:{token}@127.0.0.1:{index.port}/simple/",
+            UV_PUBLISH_PASSWORD=token,
+            VERSION=version,
+        )
+
+    def verify(self, private: PackageIndex, public: PackageIndex, version: str) -> subprocess.CompletedProcess[str]:
+        return self.step(
+            "publish",
+            "Install the published version in a fresh virtualenv and import it",
+            runner={"UV_DEFAULT_INDEX": public.simple_url},  # PyPI, as the runner would reach it
+            UV_INDEX=f"artifact-registry={private.authenticated_simple_url}",
             VERSION=version,
         )
 
@@ -80,16 +123,22 @@ class Release:
 
 
 @pytest.fixture(params=sorted(AUTH_MODES), scope="module")
-def published(
-    request, generate, package_index: PackageIndex, runner_python: str, tmp_path_factory
-) -> tuple[Release, str]:
-    """Each auth mode's project built and uploaded once, as the workflow does it."""
+def published(request, generate, indexes, runner_path: str, tmp_path_factory) -> tuple[Release, str]:
+    """Each auth mode's project built once, then uploaded as a failed run and its re-run would."""
+    private, _ = indexes
     project = generate(AUTH_MODES[request.param])
     assert project.answers["publish_auth"] == request.param
-    release = Release(project, tmp_path_factory.mktemp(request.param), runner_python)
+    release = Release(project, tmp_path_factory.mktemp(request.param), runner_path)
     version = release.build()
-    uploaded = release.upload(package_index, version)
-    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    # A run that stopped after the wheel: only the wheel reached the index.
+    sdist = next((release.checkout / "dist").glob("*.tar.gz"))
+    held_back = sdist.rename(release.workdir / sdist.name)
+    partial = release.upload(private, version)
+    assert partial.returncode == 0, partial.stdout + partial.stderr
+    held_back.rename(sdist)
+    rerun = release.upload(private, version)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "already exists, skipping" in rerun.stdout, "the re-run skips the wheel it finds"
     return release, version
 
 
@@ -100,49 +149,52 @@ def test_build_step_gives_the_tag_version(published: tuple[Release, str]) -> Non
     assert len(files) == 2 and all(version in name for name in files)
 
 
-def test_uploaded_files_are_exactly_the_built_ones(published: tuple[Release, str], package_index: PackageIndex) -> None:
+def test_a_rerun_completes_a_partial_upload(published: tuple[Release, str], indexes) -> None:
     release, _ = published
     built = {p.name for p in (release.checkout / "dist").iterdir()}
-    assert built <= {p.name for p in package_index.packages.iterdir()}
+    assert built <= {p.name for p in indexes[0].packages.iterdir()}
 
 
-def test_verify_step_installs_and_imports_the_published_version(
-    published: tuple[Release, str], package_index: PackageIndex
-) -> None:
+def test_verify_step_installs_the_published_version_with_its_public_dependency(published, indexes) -> None:
     release, version = published
-    verified = release.step(
-        "publish",
-        "Install the published version in a fresh virtualenv and import it",
-        PIP_INDEX_URL=package_index.authenticated_simple_url,
-        VERSION=version,
-    )
+    verified = release.verify(*indexes, version)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_second_upload_of_a_version_is_refused_with_a_clear_message(
-    published: tuple[Release, str], package_index: PackageIndex
-) -> None:
+def test_uploading_the_same_files_again_changes_nothing(published: tuple[Release, str], indexes) -> None:
     release, version = published
-    again = release.upload(package_index, version)
-    assert again.returncode != 0
+    again = release.upload(indexes[0], version)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("already exists, skipping") == 2
+
+
+def test_other_content_under_a_published_name_is_refused_clearly(published, indexes, tmp_path: Path) -> None:
+    release, version = published
+    wheel = next((release.checkout / "dist").glob("*.whl"))
+    original = tmp_path / wheel.name
+    shutil.copy2(wheel, original)
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    try:
+        refused = release.upload(indexes[0], version)
+    finally:
+        shutil.copy2(original, wheel)
+    assert refused.returncode != 0
     distribution = release.project.answers["distribution_name"]
-    assert f"::error::{distribution} {version} is already in the repository" in again.stdout
+    assert f"::error::{distribution} {version} is already in the repository with other content" in refused.stdout
 
 
-def test_install_without_credentials_fails(
-    published: tuple[Release, str], package_index: PackageIndex, tmp_path: Path
-) -> None:
+def test_install_without_credentials_fails(published: tuple[Release, str], indexes, tmp_path: Path) -> None:
     release, version = published
     result = subprocess.run(
         [
-            shutil.which("python3") or "python3",
+            sys.executable,
             "-m",
             "pip",
             "download",
             "--no-deps",
             "--no-cache-dir",
             "--index-url",
-            package_index.simple_url,
+            indexes[0].simple_url,
             "--dest",
             tmp_path,
             f"{release.project.answers['distribution_name']}=={version}",
@@ -155,11 +207,11 @@ def test_install_without_credentials_fails(
     assert "401" in result.stdout + result.stderr
 
 
-def test_upload_with_a_wrong_token_fails(published: tuple[Release, str], package_index: PackageIndex) -> None:
+def test_upload_with_a_wrong_token_fails(published: tuple[Release, str], indexes) -> None:
     release, version = published
-    refused = release.upload(package_index, version, token="not-the-token")
+    refused = release.upload(indexes[0], version, token="not-the-token")
     assert refused.returncode != 0
-    assert "403" in refused.stdout or "401" in refused.stdout
+    assert "401" in refused.stdout or "403" in refused.stdout
 
 
 def test_check_step_refuses_a_tag_that_is_not_the_built_version(published: tuple[Release, str]) -> None:
@@ -179,3 +231,26 @@ def test_check_step_refuses_stale_files_in_dist(published: tuple[Release, str]) 
         stale.unlink()
     assert checked.returncode != 0
     assert "expected one wheel and one sdist" in checked.stderr
+
+
+def test_the_publish_job_installs_its_tool_from_hashes_before_the_token(generate, tmp_path: Path) -> None:
+    """The step as written, in a fresh virtualenv: every file pip takes must match a listed hash."""
+    project = generate("defaults")
+    workflow = workflow_steps.load(project.path / ".github/workflows/publish.yml")
+    steps = workflow["jobs"]["publish"]["steps"]
+    names = [s.get("name") or s.get("id") or s["uses"] for s in steps]
+    install = names.index("Install uv, hash-pinned, before any credential exists")
+    assert install < names.index("auth"), "no tool is installed once a token exists"
+    assert all("python -m pip install" not in s.get("run", "") for s in steps[install + 1 :])
+    venv = tmp_path / "runner"
+    run(sys.executable, "-m", "venv", venv)
+    installed = workflow_steps.run_step(
+        workflow,
+        "publish",
+        names[install],
+        cwd=project.path,
+        local={},
+        path=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert run(venv / "bin" / "uv", "--version").startswith(f"uv {pinned_requirements()['uv'].split('==')[1]}")
