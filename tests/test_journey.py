@@ -1,0 +1,201 @@
+"""The documented path from `copier copy` to a second release, walked in order as a user would.
+
+Every command comes from what the template prints or documents: the README's copy command, the
+message after copy, what scripts/setup_gcp.py prints, the publish workflow's own error messages
+and steps. Only what stands in for the outside world is swapped: a local tagged clone for
+`gh:OWNER/gar-template`, a bare repository for GitHub, stand-ins for gcloud and gh, pypiserver for
+Artifact Registry and for PyPI. A drift between what is printed and what works fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import workflow_steps
+import yaml
+from cloud import StandIns
+from helpers import TEMPLATE_ROOT, commit, git, pinned_requirements, run
+from package_index import running_index
+
+GITHUB_IDS = {"GITHUB_REPOSITORY_ID": "1000001", "GITHUB_REPOSITORY_OWNER_ID": "2000001"}
+
+
+def readme_command(starting: str) -> str:
+    """The README's shell command that starts with `starting` (continuation lines joined)."""
+    text = (TEMPLATE_ROOT / "README.md").read_text().replace("\\\n", " ")
+    found = [line.strip() for line in text.splitlines() if line.strip().startswith(starting)]
+    assert found, f"the README has no command starting {starting!r}"
+    return re.sub(r"\s+", " ", found[0])
+
+
+def printed_commands(message: str) -> list[str]:
+    """The command lines of the message after copy: indented further than the steps' text."""
+    return [line.strip() for line in message.splitlines() if line.startswith(" " * 7) and line.strip()]
+
+
+class User:
+    """A shell in the project, with the stand-ins first on PATH, Copier and python3 after."""
+
+    def __init__(self, cloud: StandIns, home: Path) -> None:
+        self.cloud = cloud
+        self.home = home
+        # A user with a git identity of their own; the stand-ins answer for Google and GitHub.
+        (home / "gitconfig").write_text("[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n")
+
+    def sh(self, command: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=cwd,
+            env=self.cloud.env(GIT_CONFIG_GLOBAL=str(self.home / "gitconfig")),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if ok:
+            assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+        return result
+
+
+def run_job_step(workflow: dict, checkout: Path, job: str, name: str, runner: dict[str, str], **local: str):
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    output = checkout / "github-output"
+    output.touch()
+    return workflow_steps.run_step(
+        workflow,
+        job,
+        name,
+        cwd=checkout,
+        local=local,
+        path=path,
+        runner={"GITHUB_OUTPUT": str(output), "UV_CACHE_DIR": str(checkout.parent / "uv-cache"), **runner},
+    )
+
+
+def publish_from_origin(origin: Path, tag: str, workdir: Path, index, runner: dict[str, str]) -> str:
+    """What the publish workflow does on GitHub for a pushed tag: check, build, upload, verify."""
+    checkout = workdir / f"runner-{tag}"
+    run("git", "clone", "--quiet", "--branch", tag, origin, checkout)
+    workflow = workflow_steps.load(checkout / ".github/workflows/publish.yml")
+    checked = run_job_step(
+        workflow,
+        checkout,
+        "configuration",
+        "Check the tag and the recorded Google Cloud and GitHub values",
+        runner,
+        TAG=tag,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for step in ("Build the sdist and the wheel",):
+        built = run_job_step(workflow, checkout, "build", step, runner)
+        assert built.returncode == 0, built.stderr
+    checked = run_job_step(workflow, checkout, "build", "Check the files and their version", runner, TAG=tag)
+    assert checked.returncode == 0, checked.stderr
+    version = dict(line.split("=", 1) for line in (checkout / "github-output").read_text().splitlines())["version"]
+    uploaded = run_job_step(
+        workflow,
+        checkout,
+        "publish",
+        "Upload to Artifact Registry",
+        runner,
+        UV_PUBLISH_URL=index.upload_url,
+        UV_PUBLISH_CHECK_URL=index.authenticated_simple_url,
+        UV_PUBLISH_PASSWORD=index.token,
+        VERSION=version,
+    )
+    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    verified = run_job_step(
+        workflow,
+        checkout,
+        "publish",
+        "Install the published version in a fresh virtualenv and import it",
+        {**runner, "UV_DEFAULT_INDEX": index.simple_url},
+        UV_INDEX=f"artifact-registry={index.authenticated_simple_url}",
+        VERSION=version,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    return version
+
+
+def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
+    shared_venv.pip("install", pinned_requirements()["uv"])
+    # The template, released: a tagged clone stands in for gh:OWNER/gar-template.
+    template = tmp_path / "gar-template"
+    run("git", "clone", "--quiet", TEMPLATE_ROOT, template)
+    git(template, "tag", "v0.1.0")
+    cloud = StandIns(tmp_path / "outside")
+    cloud.add_project("finance-tools-1", "555555555555")
+    cloud.add_github_repository("my-org/ledger-sync", *GITHUB_IDS.values())
+    user = User(cloud, tmp_path)
+
+    # The README's non-interactive copy, as printed, from the released template.
+    copy = readme_command("copier copy --trust --defaults").replace("gh:OWNER/gar-template", shlex.quote(str(template)))
+    copied = user.sh(copy, tmp_path)
+    project = tmp_path / "ledger-sync"
+    message = copied.stdout + copied.stderr
+    commands = printed_commands(message)
+    # IDENTITY-CHECK assert git(project, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.com>"
+
+    # Step 1: the branch alone reaches GitHub (a bare repository here); no tag is burned.
+    origin = tmp_path / "github" / "ledger-sync.git"
+    run("git", "init", "--quiet", "--bare", origin)
+    for command in commands[:3]:
+        user.sh(command.replace("git@github.com:my-org/ledger-sync.git", str(origin)), project)
+    assert git(origin, "tag") == "", "no tag reaches GitHub before Google Cloud is ready"
+
+    # A tag pushed too early anyway: the workflow stops in seconds, says nothing was uploaded and how to retry.
+    workflow = workflow_steps.load(project / ".github/workflows/publish.yml")
+    early = run_job_step(
+        workflow,
+        project,
+        "configuration",
+        "Check the tag and the recorded Google Cloud and GitHub values",
+        GITHUB_IDS,
+        TAG="v0.1.0",
+    )
+    assert early.returncode == 1
+    assert "Nothing was uploaded" in early.stdout and "python3 scripts/setup_gcp.py" in early.stdout
+    retry = early.stdout.split("release the same version again: ", 1)[1].strip()
+
+    # Step 2: Google Cloud, then the command the script prints, then the printed commit.
+    assert commands[3:5] == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
+    user.sh(commands[3], project)
+    assert cloud.gcloud()["calls"] == []
+    setup = user.sh(commands[4], project).stdout
+    record = next(line.strip() for line in setup.splitlines() if line.strip().startswith("copier update"))
+    recorded = user.sh(record, project)
+    assert "Keeping template version" in recorded.stdout + recorded.stderr, "recording never upgrades the template"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["gcp_project_number"], answers["github_repository_id"]) == ("555555555555", "1000001")
+    user.sh(commands[5], project)
+    # The retry the early failure printed: the tag now names the commit that records the ids.
+    user.sh(retry, project)
+    assert git(origin, "rev-parse", "v0.1.0^{commit}") == git(project, "rev-parse", "HEAD")
+
+    with running_index(tmp_path / "artifact-registry") as index:
+        assert publish_from_origin(origin, "v0.1.0", tmp_path, index, GITHUB_IDS) == "0.1.0"
+
+        # Step 3 as printed re-releases the same version: identical files are skipped, nothing breaks.
+        user.sh(commands[6], project)
+
+        # A second release, as the generated README's "Release" section says.
+        (project / "src/ledger_sync/extra.py").write_text('"""More."""\n')
+        git(project, "add", "--all")
+        commit(project, "More")
+        user.sh("git push", project)
+        readme = (project / "README.md").read_text().splitlines()
+        for command in (
+            next(line for line in readme if line.startswith(start)) for start in ("git tag -a v", "git push origin v")
+        ):
+            user.sh(command.split("#")[0].replace("1.2.3", "0.2.0"), project)
+        assert publish_from_origin(origin, "v0.2.0", tmp_path, index, GITHUB_IDS) == "0.2.0"
+        assert sorted(p.name for p in index.packages.iterdir()) == [
+            "ledger_sync-0.1.0-py3-none-any.whl",
+            "ledger_sync-0.1.0.tar.gz",
+            "ledger_sync-0.2.0-py3-none-any.whl",
+            "ledger_sync-0.2.0.tar.gz",
+        ]
