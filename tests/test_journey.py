@@ -143,15 +143,18 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     # Step 1: the branch alone reaches GitHub (a bare repository here); no tag is burned.
     origin = tmp_path / "github" / "ledger-sync.git"
     run("git", "init", "--quiet", "--bare", origin)
-    for command in commands[:3]:
-        user.sh(command.replace("git@github.com:my-org/ledger-sync.git", str(origin)), project)
+    # In one shell, from where the copy ran, as typed: `cd` first.
+    user.sh(" && ".join(commands[:3]).replace("git@github.com:my-org/ledger-sync.git", str(origin)), tmp_path)
     assert git(origin, "tag") == "", "no tag reaches GitHub before Google Cloud is ready"
 
     # A tag pushed too early anyway: the workflow stops in seconds, says nothing was uploaded and how to retry.
+    run("git", "push", "--quiet", "origin", "v0.1.0", cwd=project)
     workflow = workflow_steps.load(project / ".github/workflows/publish.yml")
+    runner_dir = tmp_path / "early-runner"
+    runner_dir.mkdir()
     early = run_job_step(
         workflow,
-        project,
+        runner_dir,
         "configuration",
         "Check the tag and the recorded Google Cloud and GitHub values",
         GITHUB_IDS,
@@ -172,15 +175,15 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["gcp_project_number"], answers["github_repository_id"]) == ("555555555555", "1000001")
     user.sh(commands[5], project)
-    # The retry the early failure printed: the tag now names the commit that records the ids.
+    # The retry the early failure printed is step 3 of the message after copy, with the early tag
+    # deleted first: the tag now names the commit that records the ids.
+    assert retry == f"git push --delete origin v0.1.0 && {commands[6]}"
     user.sh(retry, project)
     assert git(origin, "rev-parse", "v0.1.0^{commit}") == git(project, "rev-parse", "HEAD")
 
     with running_index(tmp_path / "artifact-registry") as index:
         assert publish_from_origin(origin, "v0.1.0", tmp_path, index, GITHUB_IDS) == "0.1.0"
 
-        # Step 3 as printed re-releases the same version: identical files are skipped, nothing breaks.
-        user.sh(commands[6], project)
 
         # A second release, as the generated README's "Release" section says.
         (project / "src/ledger_sync/extra.py").write_text('"""More."""\n')
