@@ -138,7 +138,8 @@ def copy_with(template: Path, destination: Path, data: dict[str, object], **kwar
     copier.run_copy(str(template), str(destination), data=data, defaults=True, unsafe=True, quiet=True, **kwargs)
 
 
-# An interactive prompt shows the message on one line of an 80-column terminal, with room to spare.
+# A message fits one 80-column line. Copier puts "Validation error for question 'KEY': " before it,
+# in the interactive prompt as on stderr; that prefix is Copier's and is not counted.
 LONGEST_MESSAGE = 76
 
 
