@@ -102,20 +102,14 @@ def bench_update(template: Path, workdir: Path, rounds: int) -> dict[str, float]
     return {"update v0.1.0 -> v0.2.0": statistics.median(times)}
 
 
+def pip_install(venv: Path, *args: str | Path) -> None:
+    sh(venv / "bin/python", "-m", "pip", "install", "--quiet", *args)
+
+
 def install_and_test(project: Path, venv: Path) -> None:
     sh(PYTHON, "-m", "venv", venv)
-    sh(venv / "bin/python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    sh(
-        venv / "bin/python",
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--editable",
-        project,
-        "--group",
-        f"{project}/pyproject.toml:test",
-    )
+    pip_install(venv, "--upgrade", "pip")
+    pip_install(venv, "--editable", project, "--group", f"{project}/pyproject.toml:test")
     sh(venv / "bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
 
 
@@ -145,17 +139,7 @@ def publish(project: Path, index: PackageIndex, version: str, out: Path, venv: P
         *out.iterdir(),
     )
     sh(PYTHON, "-m", "venv", venv)
-    sh(
-        venv / "bin/python",
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--no-cache-dir",
-        "--index-url",
-        index.authenticated_simple_url,
-        f"my-package=={version}",
-    )
+    pip_install(venv, "--no-cache-dir", "--index-url", index.authenticated_simple_url, f"my-package=={version}")
     sh(venv / "bin/python", "-c", "import my_package")
 
 

@@ -69,7 +69,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
     "unlisted-location-post": {
         "project_name": "Edge Cache",
         "gcp_location": "asia-central9",
-        "gcp_location_unlisted_ok": "yes",
+        "gcp_location_unlisted_ok": True,
         "initial_version": "1.2.3.post1",
         "license": "Apache-2.0",
         "gcp_project_id": "edge-cache-prod",

@@ -15,10 +15,15 @@ import pytest
 import yaml
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DEFAULTS = {
-    key: spec["default"]
+QUESTIONS: dict[str, dict[str, object]] = {
+    key: spec
     for key, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
-    if not key.startswith("_") and isinstance(spec, dict) and "default" in spec
+    if not key.startswith("_") and isinstance(spec, dict)
+}
+# Values copier.yml computes from the answers (`when: false`): never asked, never recorded.
+COMPUTED = sorted(key for key, spec in QUESTIONS.items() if spec.get("when") is False)
+TEMPLATE_DEFAULTS = {
+    key: spec["default"] for key, spec in QUESTIONS.items() if "default" in spec and key not in COMPUTED
 }
 # The one git identity for commits the tests make as a project's owner or a template maintainer.
 IDENTITY = ("-c", "user.name=Owner", "-c", "user.email=owner@example.com")

@@ -2,7 +2,7 @@
 
 Copier's prompts need a real terminal, so pexpect runs the real CLI in a pseudo-terminal and
 types answers as a person would: clearing pre-filled defaults, picking choices with the arrow
-keys, and correcting an answer that the validator refused.
+keys, and correcting answers that the validators refused.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def answer(session: pexpect.spawn, prompt: str, keys: str) -> None:
     session.send(keys)
 
 
-def test_interactive_copy_with_a_corrected_answer(tmp_path: Path, shared_venv: Virtualenv) -> None:
+def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Virtualenv) -> None:
     destination = tmp_path / "weather-feeds"
     session = pexpect.spawn(
         sys.executable,
@@ -42,7 +42,7 @@ def test_interactive_copy_with_a_corrected_answer(tmp_path: Path, shared_venv: V
         answer(session, "Human name of the project", CLEAR_LINE + "Weather Feeds" + ENTER)
         answer(session, "Distribution name", ENTER)  # derived: weather-feeds
         answer(session, "Import name", CLEAR_LINE + "json" + ENTER)
-        session.expect_exact("must not be a standard-library module name")
+        session.expect_exact("must not shadow the standard-library module 'json'")
         session.send(CLEAR_LINE + "weather_feeds" + ENTER)
         answer(session, "One-line summary", ENTER)
         answer(session, "Author name", CLEAR_LINE + "Siân Ó Briain" + ENTER)
@@ -54,7 +54,9 @@ def test_interactive_copy_with_a_corrected_answer(tmp_path: Path, shared_venv: V
         session.send(CLEAR_LINE + "1.0.0" + ENTER)
         answer(session, "GitHub repository", CLEAR_LINE + "met-office-labs/weather-feeds" + ENTER)
         answer(session, "Google Cloud project ID", CLEAR_LINE + "weather-data-7" + ENTER)
-        answer(session, "Artifact Registry location", CLEAR_LINE + "europe-west2" + ENTER)
+        answer(session, "Artifact Registry location", CLEAR_LINE + "europe-west99" + ENTER)
+        session.expect_exact("is not listed: retype it")  # a typo is asked again, no answer lost
+        session.send(CLEAR_LINE + "europe-west2" + ENTER)
         answer(session, "Artifact Registry Python repository ID", ENTER)
         answer(session, "How GitHub Actions authenticates", DOWN + ENTER)  # service account key
         answer(session, "ID of the service account", ENTER)
@@ -76,7 +78,12 @@ def test_interactive_copy_with_a_corrected_answer(tmp_path: Path, shared_venv: V
     }
     assert {key: answers[key] for key in expected} == expected
     assert "gcp_workload_identity_pool" not in answers, "workload identity questions are skipped in key mode"
+    assert "gcp_location_unlisted_ok" not in answers, "never asked, and recorded only when given"
     assert git(destination, "tag", "--points-at", "HEAD") == "v1.0.0"
+    # Computed values are computed in an interactive run too, though never shown as a question.
+    readme = (destination / "README.md").read_text()
+    assert "https://europe-west2-python.pkg.dev/weather-data-7/python-packages/simple/" in readme
+    assert "GOOGLE_CREDENTIALS" in readme
 
     shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
     output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)

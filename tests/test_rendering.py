@@ -8,11 +8,19 @@ import tomllib
 import pytest
 import yaml
 from answer_sets import DISTINCTIVE_DEFAULTS
-from helpers import TEMPLATE_DEFAULTS, Generated
+from helpers import COMPUTED, QUESTIONS, TEMPLATE_DEFAULTS, Generated
 
 # GitHub's own expressions, ${{ ... }}, are meant to stay in the workflows.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 JINJA_MARKUP = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+# What Jinja prints for a macro, or a value it could not render, that a template used by mistake.
+JINJA_OBJECT = re.compile(r"<Macro '|Undefined|<function ")
+
+
+def supported_pythons(answers: dict[str, object]) -> list[str]:
+    """The template's python_min_version choices from the answer up: what it claims to support."""
+    choices = [str(choice) for choice in QUESTIONS["python_min_version"]["choices"]]  # type: ignore[attr-defined]
+    return choices[choices.index(str(answers["python_min_version"])) :]
 
 
 def test_no_unrendered_jinja_in_paths_or_contents(project: Generated) -> None:
@@ -21,7 +29,7 @@ def test_no_unrendered_jinja_in_paths_or_contents(project: Generated) -> None:
         assert not JINJA_MARKUP.search(relative), f"unrendered path {relative}"
         assert not relative.endswith(".jinja"), f"template suffix kept on {relative}"
         text = GITHUB_EXPRESSION.sub("", path.read_text(encoding="utf-8"))
-        match = JINJA_MARKUP.search(text)
+        match = JINJA_MARKUP.search(text) or JINJA_OBJECT.search(text)
         assert match is None, f"unrendered Jinja in {relative}: {text[max(0, match.start() - 40) : match.end() + 40]!r}"
 
 
@@ -62,13 +70,12 @@ def test_pyproject_follows_the_answers(project: Generated) -> None:
     assert metadata["license"] == expected_license
     assert metadata["dynamic"] == ["version"]
     assert "Private :: Do Not Upload" in metadata["classifiers"]
-    minor = int(str(answers["python_min_version"]).split(".")[1])
     versions = [
         c.rsplit(" ", 1)[1]
         for c in metadata["classifiers"]
         if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
     ]
-    assert versions == [f"3.{m}" for m in range(minor, 15)]
+    assert versions == supported_pythons(answers)
     assert pyproject["tool"]["setuptools_scm"]["version_file"] == f"src/{answers['package_name']}/_version.py"
 
 
@@ -98,14 +105,24 @@ def test_answers_file_records_every_answer(project: Generated) -> None:
         assert project.answers[key] == value, key
     assert project.answers["_src_path"]
     assert project.answers["_commit"]
+    assert not set(COMPUTED) & set(project.answers), "computed values are never recorded"
+
+
+def test_computed_values_reach_the_files(project: Generated) -> None:
+    answers = project.answers
+    host = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_repository']}"
+    readme = (project.path / "README.md").read_text(encoding="utf-8")
+    assert f"pip install --index-url https://{host}/simple/ {answers['distribution_name']}\n" in readme
+    assert f"--repository-url https://{host}/ " in readme
+    workload_identity = answers["publish_auth"] == "workload_identity"
+    assert ("workload identity pool" in readme) == workload_identity
+    assert ("GOOGLE_CREDENTIALS" in readme) != workload_identity
 
 
 def test_ci_matrix_starts_at_the_minimum_python(project: Generated) -> None:
-
     workflow = yaml.safe_load((project.path / ".github/workflows/test.yml").read_text())
     matrix = workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"]
-    minor = int(str(project.answers["python_min_version"]).split(".")[1])
-    assert matrix == [f"3.{m}" for m in range(minor, 15)]
+    assert matrix == supported_pythons(project.answers)
     checkout = next(s for s in workflow["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
 

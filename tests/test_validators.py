@@ -11,6 +11,7 @@ from pathlib import Path
 
 import copier
 import pytest
+import yaml
 from helpers import TEMPLATE_ROOT, copier_cli, plain_template
 from packaging.version import InvalidVersion, Version
 
@@ -25,11 +26,12 @@ BAD_ANSWERS: list[tuple[str, object, str]] = [
     ("distribution_name", "ünïcode", "PEP 508"),
     ("distribution_name", ".hidden", "PEP 508"),
     ("distribution_name", "", "PEP 508"),
+    ("distribution_name", "a name far too long to echo in full", "PEP 508"),
     ("package_name", "my-pkg", "lowercase ASCII identifier"),
     ("package_name", "My_Pkg", "lowercase ASCII identifier"),
-    ("package_name", "pkg.sub", "no dots"),
-    ("package_name", "1pkg", "a letter first"),
-    ("package_name", "_private", "a letter first"),
+    ("package_name", "pkg.sub", "lowercase ASCII identifier"),
+    ("package_name", "1pkg", "lowercase ASCII identifier"),
+    ("package_name", "_private", "lowercase ASCII identifier"),
     ("package_name", "über", "lowercase ASCII identifier"),
     ("package_name", "a b", "lowercase ASCII identifier"),
     ("package_name", "", "lowercase ASCII identifier"),
@@ -51,6 +53,7 @@ BAD_ANSWERS: list[tuple[str, object, str]] = [
     ("author_email", "a@@example.com", "e-mail address"),
     ("author_email", "a b@example.com", "e-mail address"),
     ("author_email", "@example.com", "e-mail address"),
+    ("author_email", "someone-with-a-long-name.at.example.com", "e-mail address"),
     ("initial_version", "v1.0.0", "without a leading 'v'"),
     ("initial_version", "V2.0", "without a leading 'v'"),
     ("initial_version", "1.0-beta", "PEP 440"),
@@ -59,23 +62,24 @@ BAD_ANSWERS: list[tuple[str, object, str]] = [
     ("initial_version", "01.0", "PEP 440"),
     ("initial_version", "latest", "PEP 440"),
     ("initial_version", "", "PEP 440"),
-    ("gcp_project_id", "My_Project", "Google Cloud project ID"),
+    ("gcp_project_id", "My_Project", "a project ID"),
     ("gcp_project_id", "short", "6 to 30"),
     ("gcp_project_id", "a" * 31, "6 to 30"),
-    ("gcp_project_id", "1project", "starting with a letter"),
-    ("gcp_project_id", "project-", "not ending with a hyphen"),
+    ("gcp_project_id", "1project", "a-z first"),
+    ("gcp_project_id", "project-", "no '-' last"),
     ("gcp_project_id", "my-google-project", "must not contain 'google'"),
     ("gcp_project_id", "my-ssl-project", "must not contain 'google' or 'ssl'"),
-    ("gcp_location", "Mars", "Artifact Registry location"),
-    ("gcp_location", "us central1", "Artifact Registry location"),
-    ("gcp_location", "US-CENTRAL1", "Artifact Registry location"),
-    ("gcp_location", "mars-north1", 'Question "gcp_location_unlisted_ok" is required'),
-    ("gcp_repository", "Python_Packages", "repository ID"),
-    ("gcp_repository", "1repo", "starting with a letter"),
-    ("gcp_repository", "repo-", "ending with a letter or digit"),
-    ("gcp_repository", "a" * 64, "at most 63"),
-    ("gcp_service_account", "gh", "service account ID"),
-    ("gcp_service_account", "GitHub-Publisher", "service account ID"),
+    ("gcp_location", "Mars", "a region such as us-central1"),
+    ("gcp_location", "us central1", "a region such as us-central1"),
+    ("gcp_location", "US-CENTRAL1", "a region such as us-central1"),
+    ("gcp_location", "europe-west99", "gcp_location_unlisted_ok=yes"),
+    ("gcp_location", "mars-north1", "gcp_location_unlisted_ok=yes"),
+    ("gcp_repository", "Python_Packages", "a repository ID"),
+    ("gcp_repository", "1repo", "a-z first"),
+    ("gcp_repository", "repo-", "no '-' last"),
+    ("gcp_repository", "a" * 64, "1 to 63"),
+    ("gcp_service_account", "gh", "an account ID: 6 to 30"),
+    ("gcp_service_account", "GitHub-Publisher", "an account ID"),
     ("gcp_workload_identity_pool", "gcp-pool", "must not start with 'gcp-'"),
     ("gcp_workload_identity_pool", "abc", "4 to 32"),
     ("gcp_workload_identity_provider", "Provider", "4 to 32"),
@@ -86,6 +90,10 @@ BAD_ANSWERS: list[tuple[str, object, str]] = [
     ("github_repository", "-owner/name", "OWNER/NAME"),
     ("github_repository", "owner/na me", "OWNER/NAME"),
     ("github_repository", "owner/..", "OWNER/NAME"),
+    ("uses_workload_identity", False, "computed"),
+    ("python_versions", ["3.9"], "computed"),
+    ("registry_host", "evil.example.com/pypi", "computed"),
+    ("index_url", "https://evil.example.com/simple/", "computed"),
     ("publish_auth", "oidc", "Invalid choice"),
     ("license", "GPL-3.0", "Invalid choice"),
     ("python_min_version", "3.10", "Invalid choice"),
@@ -130,15 +138,23 @@ def copy_with(template: Path, destination: Path, data: dict[str, object], **kwar
     copier.run_copy(str(template), str(destination), data=data, defaults=True, unsafe=True, quiet=True, **kwargs)
 
 
+# A message fits one 80-column line. Copier puts "Validation error for question 'KEY': " before it,
+# in the interactive prompt as on stderr; that prefix is Copier's and is not counted.
+LONGEST_MESSAGE = 76
+
+
 @pytest.mark.parametrize(("key", "value", "rule"), BAD_ANSWERS, ids=[f"{k}={v!r}"[:60] for k, v, _ in BAD_ANSWERS])
-def test_bad_answer_is_refused_with_the_question_and_the_rule(
+def test_bad_answer_is_refused_with_the_question_and_a_rule_that_fits_a_line(
     template: Path, tmp_path: Path, key: str, value: object, rule: str
 ) -> None:
     destination = tmp_path / "project"
     with pytest.raises(ValueError) as error:
         copy_with(template, destination, {key: value}, skip_tasks=True)
     message = str(error.value)
-    assert key in message
+    if not message.startswith(f"Invalid choice for '{key}'"):  # Copier's own, for a choice question
+        prefix, _, message = message.partition(f"Validation error for question '{key}': ")
+        assert not prefix and message, f"not a validator's refusal of {key}: {error.value}"
+        assert len(message) <= LONGEST_MESSAGE, f"{len(message)} characters: {message}"
     assert rule in message
     assert not destination.exists(), "nothing is written before every answer is valid"
 
@@ -198,3 +214,16 @@ def test_non_interactive_cli_fails_naming_the_question_and_leaves_nothing(tmp_pa
     assert result.returncode != 0
     assert re.search(rf"\b{key}", result.stderr)
     assert not destination.exists()
+
+
+def test_non_interactive_cli_accepts_an_unlisted_location_once_confirmed(tmp_path: Path) -> None:
+    destination = tmp_path / "project"
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "--skip-tasks", "--vcs-ref", "HEAD",
+        "--data", "gcp_location_unlisted_ok=yes", "--data", "gcp_location=europe-west99",
+        TEMPLATE_ROOT, destination,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert (answers["gcp_location"], answers["gcp_location_unlisted_ok"]) == ("europe-west99", True)
+    assert "europe-west99-python.pkg.dev" in (destination / "README.md").read_text()
