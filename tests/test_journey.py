@@ -184,7 +184,6 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     with running_index(tmp_path / "artifact-registry") as index:
         assert publish_from_origin(origin, "v0.1.0", tmp_path, index, GITHUB_IDS) == "0.1.0"
 
-
         # A second release, as the generated README's "Release" section says.
         (project / "src/ledger_sync/extra.py").write_text('"""More."""\n')
         git(project, "add", "--all")

@@ -98,7 +98,15 @@ def test_answers_file_records_every_answer(project: Generated) -> None:
     for key, value in expected.items():
         if key not in project.answers:
             # Questions hidden by `when` (the workload identity ones in key mode) are not recorded.
-            assert key.startswith(("gcp_workload_identity", "gcp_project_number", "gcp_location_unlisted_ok")), key
+            assert key.startswith(
+                (
+                    "gcp_workload_identity",
+                    "gcp_project_number",
+                    "github_repository_id",
+                    "github_owner_id",
+                    "gcp_location_unlisted_ok",
+                )
+            ), key
             continue
         if isinstance(value, str) and "{{" in value:
             continue  # a derived default: checked through the files that use it

@@ -74,7 +74,11 @@ def test_publish_runs_on_version_tags_with_least_privilege(project: Generated) -
     assert jobs["publish"]["environment"] == "artifact-registry"
     checkout = next(s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
     assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False}
-    assert not any("checkout" in s.get("uses", "") for s in jobs["publish"]["steps"]), "publish never builds"
+    checkouts = [s for s in jobs["publish"]["steps"] if "checkout" in s.get("uses", "")]
+    # The publish job never builds: it checks out only the hash-pinned list of its one tool.
+    assert [c["with"]["sparse-checkout"] for c in checkouts] == [".github/publish-requirements.txt"]
+    assert jobs["test"]["needs"] == "configuration" and jobs["configuration"]["permissions"] == {}
+    assert jobs["failure"]["if"] == "failure()" and jobs["failure"]["permissions"] == {}
 
 
 def test_publish_coordinates_are_rendered_once_from_the_answers(project: Generated) -> None:
@@ -97,24 +101,29 @@ def test_publish_coordinates_are_rendered_once_from_the_answers(project: Generat
     assert auth["token_format"] == "access_token"
     assert auth["service_account"] == "${{ env.GCP_SERVICE_ACCOUNT }}"
     assert auth["create_credentials_file"] is False
-    steps = workflow["jobs"]["build"]["steps"]
-    stop = [s for s in steps if s.get("name", "").startswith("Stop while gcp_project_number")]
+    configuration = workflow["jobs"]["configuration"]["steps"][0]["run"]
     if answers["publish_auth"] == "workload_identity":
         assert "credentials_json" not in auth
         assert auth["workload_identity_provider"] == "${{ env.GCP_WORKLOAD_IDENTITY_PROVIDER }}"
+        recorded = {
+            k: workflow["env"][k] for k in ("GCP_PROJECT_NUMBER", "RECORDED_REPOSITORY_ID", "RECORDED_OWNER_ID")
+        }
+        assert recorded == {
+            "GCP_PROJECT_NUMBER": answers["gcp_project_number"],
+            "RECORDED_REPOSITORY_ID": answers["github_repository_id"],
+            "RECORDED_OWNER_ID": answers["github_owner_id"],
+        }
+        assert "python3 scripts/setup_gcp.py" in configuration
         if answers["gcp_project_number"]:
             assert workflow["env"]["GCP_WORKLOAD_IDENTITY_PROVIDER"] == (
                 f"projects/{answers['gcp_project_number']}/locations/global/workloadIdentityPools/"
                 f"{answers['gcp_workload_identity_pool']}/providers/{answers['gcp_workload_identity_provider']}"
             )
-            assert stop == []
         else:
             assert "GCP_WORKLOAD_IDENTITY_PROVIDER" not in workflow["env"]
-            assert steps.index(stop[0]) == 0, "an unknown project number stops the release before anything runs"
-            assert "copier update --defaults --data gcp_project_number=" in stop[0]["run"]
     else:
         assert auth["credentials_json"] == "${{ secrets.GOOGLE_CREDENTIALS }}"
-        assert "workload_identity_provider" not in auth and stop == []
+        assert "workload_identity_provider" not in auth and "RECORDED_REPOSITORY_ID" not in workflow["env"]
 
 
 def test_no_expression_is_expanded_inside_a_run_script(project: Generated) -> None:
@@ -126,8 +135,6 @@ def test_no_expression_is_expanded_inside_a_run_script(project: Generated) -> No
                 assert "${{" not in step.get("run", ""), f"{workflow_file.name}: {step.get('name')}"
 
 
-def test_setup_script_is_executable_and_shellcheck_clean(all_projects: list[Generated]) -> None:
-    scripts = [p.path / "scripts" / "setup-gcp.sh" for p in all_projects]
+def test_setup_script_is_executable(all_projects: list[Generated]) -> None:
+    scripts = [p.path / "scripts" / "setup_gcp.py" for p in all_projects]
     assert all(os.access(script, os.X_OK) for script in scripts)
-    result = tool("shellcheck", *scripts)
-    assert result.returncode == 0, result.stdout + result.stderr
