@@ -7,6 +7,7 @@ changes and is tagged v0.2.0. Each test updates its own clone of that project wi
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,22 +106,74 @@ def test_changing_an_answer_rewrites_every_place_that_uses_it(setup: UpdateSetup
     assert files_with(project, "us-central1") == []
     assert set(users) <= set(files_with(project, "europe-west1"))
 
+    # The Google Cloud side does not follow by itself: the migration says what to run again.
+    message = result.stdout[result.stdout.index("gar-template: this update changed answers") :]
+    changes = [line.strip() for line in message.splitlines() if " -> " in line]
+    assert changes == ["gcp_location: us-central1 -> europe-west1 (the location of the Artifact Registry repository)"]
+    commands = [line.strip() for line in message.splitlines() if line.startswith("  bash ")]
+    assert commands == ["bash scripts/setup-gcp.sh --dry-run", "bash scripts/setup-gcp.sh"]
+    # The dry run, as printed, plans the repository in the new location.
+    dry_run = run(*shlex.split(commands[0]), cwd=project)
+    assert "--location=europe-west1" in dry_run or "--location europe-west1" in dry_run, dry_run
 
-def test_overlapping_edits_give_visible_conflict_markers(setup: UpdateSetup, tmp_path: Path) -> None:
+
+def test_an_update_that_changes_no_google_cloud_answer_says_nothing_about_it(
+    setup: UpdateSetup, tmp_path: Path
+) -> None:
     project = setup.fresh_project(tmp_path / "project")
-    # The owner rewrites the very line the template changes after it.
+    result = copier_cli("update", "--trust", "--defaults", "--data", "description=Now with ledgers.", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "setup-gcp.sh" not in result.stdout + result.stderr
+
+
+def overlapping_edit(project: Path) -> None:
+    """The owner rewrites the very place the template changes after v0.1.0."""
     edit(
         project / "README.md",
         "## Versions come from git tags\n",
         "## Versions come from git tags\n\nOwner's own line.\n",
     )
     commit(project, "Owner edits the same place", "--all")
+
+
+def test_overlapping_edits_fail_the_update_and_name_the_file_with_nothing_lost(
+    setup: UpdateSetup, tmp_path: Path
+) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    overlapping_edit(project)
+    # A conflict marker the owner keeps on purpose, committed before the update, is not a conflict.
+    (project / "docs.md").write_text("How a conflict looks:\n<<<<<<< ours\n=======\n>>>>>>> theirs\n")
+    git(project, "add", "docs.md")
+    commit(project, "Owner documents conflicts")
     result = copier_cli("update", "--trust", "--defaults", cwd=project)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode != 0, "Copier alone exits 0 with conflicts left"
+    listed = result.stderr[result.stderr.index("the update left conflicts in these files:") :].splitlines()
+    assert listed[1:3] == [
+        "  README.md",
+        "Nothing was lost or rolled back: each conflict holds both sides, "
+        "between '<<<<<<< before updating' and '>>>>>>> after updating' (a .rej file holds the "
+        "template's change that did not apply). Resolve them, delete any .rej file, then "
+        "review with `git diff` and commit.",
+    ]
+    # The failing migration rolled nothing back: both sides, the rest of the update, the owner's files.
     readme = (project / "README.md").read_text()
-    assert "<<<<<<<" in readme and ">>>>>>>" in readme
+    assert "<<<<<<< before updating" in readme and ">>>>>>> after updating" in readme
     assert "Owner's own line." in readme and "Template v0.2.0 says hello." in readme
+    assert (project / "CONTRIBUTING.md").is_file() and "as of template v0.2.0" in (
+        project / "src/my_package/ops.py"
+    ).read_text()
+    assert (project / "NOTES.md").is_file() and (project / "src/my_package/extra.py").is_file()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v0.2.0"
     assert list(project.rglob("*.rej")) == []
+
+
+def test_rejected_hunks_fail_the_update_and_name_the_rej_file(setup: UpdateSetup, tmp_path: Path) -> None:
+    project = setup.fresh_project(tmp_path / "project")
+    overlapping_edit(project)
+    result = copier_cli("update", "--trust", "--defaults", "--conflict", "rej", cwd=project)
+    assert result.returncode != 0
+    assert "  README.md.rej\n" in result.stderr
+    assert (project / "README.md.rej").is_file()
 
 
 def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, tmp_path: Path) -> None:
