@@ -1,74 +1,19 @@
 """`copier update` and `copier recopy` on a project with its owner's work in it.
 
-A temporary clone of this template is tagged v0.1.0, a project is copied from that tag and its
-owner commits work: edits to template-owned files and files of their own. The template then
-changes and is tagged v0.2.0. Each test updates its own clone of that project with the real CLI.
+The `update_setup` fixture (conftest.py) tags a temporary clone of this template v0.1.0, copies
+a project from that tag in which its owner commits work (edits to template-owned files and files
+of their own), then changes the template and tags it v0.2.0. Each test updates its own clone of
+that project with the real CLI.
 """
 
 from __future__ import annotations
 
 import shlex
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import yaml
-from helpers import TEMPLATE_ROOT, commit, copier_cli, git, run
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-@dataclass
-class UpdateSetup:
-    template: Path
-    project: Path
-
-    def fresh_project(self, destination: Path) -> Path:
-        run("git", "clone", "--quiet", self.project, destination)
-        return destination
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
-    root = tmp_path_factory.mktemp("update")
-    template = root / "template"
-    run("git", "clone", "--quiet", TEMPLATE_ROOT, template)
-    # The clone holds what is committed: uncommitted template changes are not part of this test.
-    git(template, "tag", "v0.1.0")
-
-    project = root / "project"
-    copied = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "v0.1.0", template, project, cwd=root)
-    assert copied.returncode == 0, copied.stderr
-    # The owner's work: an edit to a template-owned file, and files of their own.
-    edit(project / "README.md", "## Develop\n", "## Develop\n\nAsk #data-platform for access first.\n")
-    (project / "src/my_package/extra.py").write_text(
-        "from my_package.ops import add\n\n\ndef twice(a: float) -> float:\n    return add(a, a)\n"
-    )
-    (project / "NOTES.md").write_text("Our own notes.\n")
-    git(project, "add", "--all")
-    commit(project, "Owner's work")
-
-    # The template moves on: a changed file, a new file.
-    edit(
-        template / "template/README.md.jinja",
-        "## Versions come from git tags\n",
-        "## Versions come from git tags\n\nTemplate v0.2.0 says hello.\n",
-    )
-    (template / "template/CONTRIBUTING.md").write_text("Contributions welcome.\n")
-    edit(
-        template / "template/src/{{ package_name }}/ops.py",
-        '"""Arithmetic operations: the starting point to replace with your own code."""',
-        '"""Arithmetic operations, as of template v0.2.0."""',
-    )
-    git(template, "add", "--all")
-    commit(template, "Template change")
-    git(template, "tag", "v0.2.0")
-    return UpdateSetup(template=template, project=project)
+from helpers import UpdateSetup, commit, copier_cli, edit, git, run
 
 
 def files_with(project: Path, text: str) -> list[str]:
@@ -78,8 +23,8 @@ def files_with(project: Path, text: str) -> list[str]:
     return found.stdout.split()
 
 
-def test_update_brings_template_changes_and_keeps_the_owners_work(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_update_brings_template_changes_and_keeps_the_owners_work(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")
     result = copier_cli("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
@@ -97,8 +42,8 @@ def test_update_brings_template_changes_and_keeps_the_owners_work(setup: UpdateS
     assert "initialised git" not in result.stdout + result.stderr
 
 
-def test_changing_an_answer_rewrites_every_place_that_uses_it(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     users = files_with(project, "us-central1")
     assert {"README.md", ".github/workflows/publish.yml", "scripts/setup-gcp.sh"} <= set(users)
     result = copier_cli("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
@@ -118,9 +63,9 @@ def test_changing_an_answer_rewrites_every_place_that_uses_it(setup: UpdateSetup
 
 
 def test_an_update_that_changes_no_google_cloud_answer_says_nothing_about_it(
-    setup: UpdateSetup, tmp_path: Path
+    update_setup: UpdateSetup, tmp_path: Path
 ) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+    project = update_setup.fresh_project(tmp_path / "project")
     result = copier_cli("update", "--trust", "--defaults", "--data", "description=Now with ledgers.", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "setup-gcp.sh" not in result.stdout + result.stderr
@@ -137,9 +82,9 @@ def overlapping_edit(project: Path) -> None:
 
 
 def test_overlapping_edits_fail_the_update_and_name_the_file_with_nothing_lost(
-    setup: UpdateSetup, tmp_path: Path
+    update_setup: UpdateSetup, tmp_path: Path
 ) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+    project = update_setup.fresh_project(tmp_path / "project")
     overlapping_edit(project)
     # A conflict marker the owner keeps on purpose, committed before the update, is not a conflict.
     (project / "docs.md").write_text("How a conflict looks:\n<<<<<<< ours\n=======\n>>>>>>> theirs\n")
@@ -167,8 +112,8 @@ def test_overlapping_edits_fail_the_update_and_name_the_file_with_nothing_lost(
     assert list(project.rglob("*.rej")) == []
 
 
-def test_rejected_hunks_fail_the_update_and_name_the_rej_file(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_rejected_hunks_fail_the_update_and_name_the_rej_file(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     overlapping_edit(project)
     result = copier_cli("update", "--trust", "--defaults", "--conflict", "rej", cwd=project)
     assert result.returncode != 0
@@ -176,8 +121,8 @@ def test_rejected_hunks_fail_the_update_and_name_the_rej_file(setup: UpdateSetup
     assert (project / "README.md.rej").is_file()
 
 
-def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_renaming_the_package_carries_the_owners_files_over(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     edit(
         project / "src/my_package/ops.py",
         '"""Return the product of a and b."""',
@@ -200,8 +145,8 @@ def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, 
     assert "from ledger import add, multiply" in (project / "tests/test_ops.py").read_text()
 
 
-def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_update_without_rename_leaves_the_package_alone(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     result = copier_cli("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "package renamed" not in result.stdout
@@ -209,8 +154,10 @@ def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_
     assert git(project, "status", "--porcelain", "--", "src") == "M src/my_package/ops.py"
 
 
-def test_recopy_regenerates_from_the_answers_without_touching_git_history(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_recopy_regenerates_from_the_answers_without_touching_git_history(
+    update_setup: UpdateSetup, tmp_path: Path
+) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     (project / "LICENSE").unlink()
     commit(project, "Owner deletes the license", "--all")
     commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")

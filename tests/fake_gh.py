@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""A stateful stand-in for GitHub's `gh` command line, for tests that run workflow steps locally.
+
+Symlink it as `gh` into a directory put first on PATH. It keeps its state in the JSON file named
+by the environment variable GH_STATE (created when missing): every call's argv is appended to
+state["calls"], and each kind of GitHub object has its own top-level key ("pulls", ...). It
+answers like the real gh run outside a terminal (same output shapes, same exit codes) for the
+commands in HANDLERS, and exits 1 with "unknown command" for anything else.
+
+To support another command, write a handler `(state, repo, args) -> exit code` and add it to
+HANDLERS under its command words; `repo` is the OWNER/NAME from --repo/-R or GH_REPO.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+State = dict[str, Any]
+
+
+class GhError(Exception):
+    """A failure the real gh reports on stderr with exit status 1."""
+
+
+def load(path: Path) -> State:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def save(path: Path, state: State) -> None:
+    path.write_text(json.dumps(state, indent=2) + "\n")
+
+
+def parser(prog: str) -> argparse.ArgumentParser:
+    """An argument parser that fails as gh does: a message and exit status 1."""
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise GhError(f"{prog}: {message}")
+
+    return Parser(prog=prog, add_help=False)
+
+
+def jq(value: object, expression: str) -> str:
+    """The few jq expressions the workflows use: `.[].FIELD` and `length`."""
+    if expression == "length":
+        return f"{len(value)}\n"  # type: ignore[arg-type]
+    if expression.startswith(".[]."):
+        field = expression.removeprefix(".[].")
+        return "".join(f"{item[field]}\n" for item in value)  # type: ignore[union-attr]
+    raise GhError(f"fake gh: --jq {expression!r} is not supported by this stand-in")
+
+
+def export(value: object, expression: str | None) -> str:
+    """What `--json` prints outside a terminal: compact JSON, or the --jq expression's result."""
+    if expression is not None:
+        return jq(value, expression)
+    return json.dumps(value, separators=(",", ":")) + "\n"
+
+
+# --- pull requests -----------------------------------------------------------------------------
+
+PR_FIELDS = ("number", "title", "body", "headRefName", "baseRefName", "state", "url", "isDraft", "createdAt")
+
+
+def pulls_of(state: State, repo: str) -> list[dict[str, Any]]:
+    return [pr for pr in state.setdefault("pulls", []) if pr["repo"] == repo]
+
+
+def body_from(args: argparse.Namespace) -> str | None:
+    if args.body_file is not None:
+        return sys.stdin.read() if args.body_file == "-" else Path(args.body_file).read_text()
+    return args.body
+
+
+def pr_list(state: State, repo: str, argv: list[str]) -> int:
+    p = parser("gh pr list")
+    p.add_argument("--head", "-H")
+    p.add_argument("--base", "-B")
+    p.add_argument("--state", "-s", default="open", choices=["open", "closed", "merged", "all"])
+    p.add_argument("--json")
+    p.add_argument("--jq", "-q")
+    p.add_argument("--limit", "-L", type=int, default=30)
+    args = p.parse_args(argv)
+    if args.jq is not None and args.json is None:
+        raise GhError("cannot use `--jq` without specifying `--json`")
+    found = [
+        pr
+        for pr in reversed(pulls_of(state, repo))
+        if (args.head is None or pr["headRefName"] == args.head)
+        and (args.base is None or pr["baseRefName"] == args.base)
+        and (args.state == "all" or pr["state"] == args.state.upper())
+    ][: args.limit]
+    if args.json is not None:
+        fields = args.json.split(",")
+        unknown = [f for f in fields if f not in PR_FIELDS]
+        if unknown:
+            raise GhError(f"Unknown JSON field: {unknown[0]!r}")
+        sys.stdout.write(export([{f: pr[f] for f in fields} for pr in found], args.jq))
+    else:
+        for pr in found:
+            print(f"{pr['number']}\t{pr['title']}\t{pr['headRefName']}\t{pr['state']}\t{pr['createdAt']}")
+    return 0
+
+
+def pr_create(state: State, repo: str, argv: list[str]) -> int:
+    p = parser("gh pr create")
+    p.add_argument("--head", "-H", required=True)
+    p.add_argument("--base", "-B", default="main")
+    p.add_argument("--title", "-t")
+    p.add_argument("--body", "-b")
+    p.add_argument("--body-file", "-F")
+    p.add_argument("--draft", "-d", action="store_true")
+    args = p.parse_args(argv)
+    body = body_from(args)
+    if args.title is None or body is None:
+        raise GhError(
+            "must provide `--title` and `--body` (or `--fill` or `fill-first` or `--fillverbose`) "
+            "when not running interactively"
+        )
+    for pr in pulls_of(state, repo):
+        if pr["headRefName"] == args.head and pr["baseRefName"] == args.base and pr["state"] == "OPEN":
+            raise GhError(
+                f'a pull request for branch "{args.head}" into branch "{args.base}" already exists:\n{pr["url"]}'
+            )
+    number = 1 + max((pr["number"] for pr in pulls_of(state, repo)), default=0)
+    pr = {
+        "repo": repo,
+        "number": number,
+        "title": args.title,
+        "body": body,
+        "headRefName": args.head,
+        "baseRefName": args.base,
+        "state": "OPEN",
+        "isDraft": args.draft,
+        "url": f"https://github.com/{repo}/pull/{number}",
+        "createdAt": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    state["pulls"].append(pr)
+    print(pr["url"])
+    return 0
+
+
+def pr_edit(state: State, repo: str, argv: list[str]) -> int:
+    p = parser("gh pr edit")
+    p.add_argument("selector")
+    p.add_argument("--title", "-t")
+    p.add_argument("--body", "-b")
+    p.add_argument("--body-file", "-F")
+    p.add_argument("--base", "-B")
+    args = p.parse_args(argv)
+    selector = args.selector.rsplit("/pull/", 1)[-1]
+    pulls = pulls_of(state, repo)
+    if selector.isdigit():
+        matches = [pr for pr in pulls if pr["number"] == int(selector)]
+        missing = f"GraphQL: Could not resolve to a PullRequest with the number of {selector}. (repository.pullRequest)"
+    else:
+        matches = [pr for pr in pulls if pr["headRefName"] == selector and pr["state"] == "OPEN"]
+        missing = f'no pull requests found for branch "{selector}"'
+    if not matches:
+        raise GhError(missing)
+    pr = matches[-1]
+    body = body_from(args)
+    for key, value in (("title", args.title), ("body", body), ("baseRefName", args.base)):
+        if value is not None:
+            pr[key] = value
+    print(pr["url"])
+    return 0
+
+
+Handler = Callable[[State, str, list[str]], int]
+HANDLERS: dict[tuple[str, ...], Handler] = {
+    ("pr", "list"): pr_list,
+    ("pr", "create"): pr_create,
+    ("pr", "edit"): pr_edit,
+}
+
+
+def repository(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Take --repo/-R out of argv; fall back to GH_REPO as gh does."""
+    rest, repo, arguments = [], os.environ.get("GH_REPO"), iter(argv)
+    for argument in arguments:
+        if argument in ("--repo", "-R"):
+            repo = next(arguments, None)
+        elif argument.startswith("--repo="):
+            repo = argument.removeprefix("--repo=")
+        else:
+            rest.append(argument)
+    return repo, rest
+
+
+def main(argv: list[str]) -> int:
+    state_file = Path(os.environ["GH_STATE"])
+    state = load(state_file)
+    state.setdefault("calls", []).append(argv)
+    try:
+        words = next((key for key in sorted(HANDLERS, key=len, reverse=True) if tuple(argv[: len(key)]) == key), None)
+        if words is None:
+            raise GhError(f'unknown command "{" ".join(argv[:2])}" for "gh"')
+        if not (os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN")):
+            print(
+                "gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable. Example:\n"
+                "  env:\n    GH_TOKEN: ${{ github.token }}",
+                file=sys.stderr,
+            )
+            return 4
+        repo, rest = repository(argv[len(words) :])
+        if not repo:
+            raise GhError("no git remotes found")
+        return HANDLERS[words](state, repo, rest)
+    except GhError as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        save(state_file, state)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
