@@ -170,3 +170,12 @@ def test_recopy_regenerates_from_the_answers_without_touching_git_history(
     # Recopy is a copy to Copier; the task sees an existing repository and leaves it alone.
     assert (git(project, "rev-list", "--count", "HEAD"), git(project, "tag")) == (commits, tags)
     assert "history and tags were left untouched" in result.stderr
+
+
+def test_without_trust_the_update_is_refused_and_nothing_changes(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    """What the hosted Renovate app runs (its copier manager's command, without --trust)."""
+    project = update_setup.fresh_project(tmp_path / "project")
+    result = copier_cli("update", "--skip-answered", "--defaults", "--vcs-ref", "v0.2.0", cwd=project)
+    assert result.returncode == 4
+    assert "Template uses potentially unsafe features: migrations, tasks." in result.stderr
+    assert git(project, "status", "--porcelain") == ""
