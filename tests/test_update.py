@@ -8,12 +8,14 @@ that project with the real CLI.
 
 from __future__ import annotations
 
+import importlib.util
 import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
-from helpers import UpdateSetup, commit, copier_cli, edit, git, run
+from helpers import TEMPLATE_ROOT, UpdateSetup, commit, copier_cli, edit, git, run
 
 
 def files_with(project: Path, text: str) -> list[str]:
@@ -179,3 +181,14 @@ def test_without_trust_the_update_is_refused_and_nothing_changes(update_setup: U
     assert result.returncode == 4
     assert "Template uses potentially unsafe features: migrations, tasks." in result.stderr
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_answers_without_a_template_version_give_a_clear_error() -> None:
+    """The rename's merge base needs `_commit`; its absence is named, not rendered as "None"."""
+    spec = importlib.util.spec_from_file_location("copier_answers", TEMPLATE_ROOT / "hooks" / "copier_answers.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(ValueError, match=r"records no template version \(_commit\)"):
+        module.template_version({"_src_path": "gh:org/gar-template"}, ".copier-answers.yml")
+    assert module.template_version({"_commit": "v0.2.0"}, ".copier-answers.yml") == "v0.2.0"
