@@ -1,8 +1,13 @@
 """Record a freshly generated project in git: init on main, one commit, annotated tag v<version>.
 
 Run by Copier as a task, on copy only, in the destination directory, with Copier's own Python.
-It never writes any git configuration: the author answers reach git through GIT_AUTHOR_* and
-GIT_COMMITTER_* in the environment of these git calls alone, so it works where no identity is set.
+It reads the answers from the answers file Copier has just rendered.
+
+Whose name is on the commit and the tag: the user's own git identity when one is configured
+(`git config user.name` and `user.email` both resolve), since they are the one recording the
+project; otherwise the author answers, which reach git through GIT_AUTHOR_* and GIT_COMMITTER_*
+in the environment of these git calls alone. It never writes any git configuration, so it works
+where no identity is set.
 
 When the destination already lies inside a git work tree (a clone of an existing repository, a
 monorepo), nothing is committed or tagged there: its history and tags belong to its owner, and
@@ -20,6 +25,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import copier_answers
+import jinja2
 
 
 def git(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -36,20 +45,32 @@ def fail(step: str, result: subprocess.CompletedProcess[str]) -> int:
     return 1
 
 
-def rendered_files(template_dir: Path, package_name: str, answers_file: str) -> list[str]:
-    """The project paths the template renders: the names in template/ with the answers put in.
+def rendered_files(template: Path, answers: dict[str, Any], answers_file: str) -> list[str]:
+    """The project paths the template renders: the names in template/ rendered with the answers.
 
-    Only two names in template/ hold Jinja; tests/test_git_history.py fails if another appears
-    and its file is left out of the commit.
+    Rendered as Copier renders them: a name that renders empty (`{% if x %}name{% endif %}`) is
+    not created, and the `.jinja` suffix goes.
     """
+    names = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    context = {**answers, "_copier_conf": {"answers_file": answers_file}}
+    template_dir = template / "template"  # copier.yml's _subdirectory
     found = []
     for path in template_dir.rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            relative = path.relative_to(template_dir).as_posix()
-            relative = relative.replace("{{ package_name }}", package_name)
-            relative = relative.replace("{{ _copier_conf.answers_file }}", answers_file)
-            found.append(relative.removesuffix(".jinja"))
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        parts = [
+            names.from_string(part).render(context) if "{" in part else part
+            for part in path.relative_to(template_dir).parts
+        ]
+        if all(parts):
+            found.append("/".join(parts).removesuffix(".jinja"))
     return sorted(found)
+
+
+def configured_identity() -> bool:
+    """Whether git resolves the user's own name and e-mail from its configuration."""
+    found = git("config", "--get-regexp", r"^user\.(name|email)$").stdout.splitlines()
+    return {line.split(" ", 1)[0] for line in found if " " in line} == {"user.name", "user.email"}
 
 
 def files_on_disk() -> set[str]:
@@ -62,21 +83,19 @@ def files_on_disk() -> set[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--version", required=True)
-    parser.add_argument("--author-name", required=True)
-    parser.add_argument("--author-email", required=True)
-    parser.add_argument("--template-dir", required=True, type=Path)
-    parser.add_argument("--package-name", required=True)
-    parser.add_argument("--answers-file", required=True)
+    parser.add_argument("--template", required=True, type=Path, help="the template's root (its local clone)")
+    parser.add_argument("--answers-file", required=True, help="the answers file's name in the project")
     args = parser.parse_args()
-    tag = f"v{args.version}"
+    answers = copier_answers.read(args.answers_file)
+    version = answers["initial_version"]
+    tag = f"v{version}"
 
     if shutil.which("git") is None:
         print(
             "gar-template: git is not on PATH, so the project was generated but not recorded in "
             "git. Install git, then in the project run:\n"
             f"  git init --initial-branch=main && git add --all && git commit -m 'Initial commit' "
-            f"&& git tag -a {tag} -m 'Release {args.version}'",
+            f"&& git tag -a {tag} -m 'Release {version}'",
             file=sys.stderr,
         )
         return 0
@@ -86,26 +105,21 @@ def main() -> int:
         print(
             f"gar-template: this directory is inside the git repository {inside.stdout.strip()}; "
             "its history and tags were left untouched. Review and commit the generated files "
-            f"yourself, then tag the first release: git tag -a {tag} -m 'Release {args.version}'",
+            f"yourself, then tag the first release: git tag -a {tag} -m 'Release {version}'",
             file=sys.stderr,
         )
         return 0
 
-    identity = {
-        "GIT_AUTHOR_NAME": args.author_name,
-        "GIT_AUTHOR_EMAIL": args.author_email,
-        "GIT_COMMITTER_NAME": args.author_name,
-        "GIT_COMMITTER_EMAIL": args.author_email,
-    }
-    env = {**os.environ, **identity}
-    generated = [
-        f for f in rendered_files(args.template_dir, args.package_name, args.answers_file) if Path(f).is_file()
-    ]
+    env = dict(os.environ)
+    if not configured_identity():
+        name, email = answers["author_name"], answers["author_email"]
+        env.update(GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email, GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email)
+    generated = [f for f in rendered_files(args.template, answers, args.answers_file) if Path(f).is_file()]
     steps = [
         ("git init", ["init", "--quiet", "--initial-branch=main"]),
         ("git add", ["add", "--", *generated]),
         ("git commit", ["commit", "--quiet", "--no-verify", "-m", "Initial commit from gar-template"]),
-        ("git tag", ["tag", "-a", tag, "-m", f"Release {args.version}"]),
+        ("git tag", ["tag", "-a", tag, "-m", f"Release {version}"]),
     ]
     for step, argv in steps:
         result = git(*argv, env=env)

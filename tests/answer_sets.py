@@ -2,7 +2,8 @@
 
 Each set is passed to Copier as `--data`-style answers on top of the template's defaults. Together
 they cover both publish_auth modes, every python_min_version and license choice, names with
-hyphens, dots and digits, non-ASCII authors and unusual but valid versions and locations. Package
+hyphens, dots and digits, non-ASCII authors and unusual but valid versions and locations, and
+the opt-in template-update workflow. Package
 and distribution names differ between sets so that all of them can share one virtualenv.
 """
 
@@ -21,6 +22,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "github_owner_id": "2000001",
         "gcp_workload_identity_pool": "gh-pool",
         "gcp_workload_identity_provider": "gh-oidc",
+        "template_updates": True,
     },
     "key-apache": {
         "project_name": "Ledger Sync",
@@ -32,6 +34,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "gcp_repository": "finance-python",
         "gcp_service_account": "ledger-publisher",
         "github_repository": "Fin-Org/ledger_sync",
+        "template_updates": True,
     },
     "non-ascii-author": {
         "project_name": "Zoë's Toolkit",

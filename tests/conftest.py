@@ -13,7 +13,18 @@ from pathlib import Path
 
 import pytest
 from answer_sets import ANSWER_SETS
-from helpers import Generated, Virtualenv, pinned_requirements
+from helpers import (
+    TEMPLATE_ROOT,
+    Generated,
+    UpdateSetup,
+    Virtualenv,
+    commit,
+    copier_cli,
+    edit,
+    git,
+    pinned_requirements,
+    run,
+)
 from isolation import isolate
 
 
@@ -54,3 +65,55 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtualenv
     pins = pinned_requirements()
     env.pip("install", *(pins[name] for name in ("pytest", "build", "setuptools", "setuptools-scm")))
     yield env
+
+
+@pytest.fixture(scope="session")
+def update_setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
+    """This template's committed state tagged v0.1.0, a project copied from it with its owner's
+    work committed, then a template change (with its changelog entry) tagged v0.2.0.
+
+    The project opts in to the template-update workflow, whose steps tests/test_template_update.py
+    runs against this same pair.
+    """
+    root = tmp_path_factory.mktemp("update")
+    template = root / "template"
+    run("git", "clone", "--quiet", TEMPLATE_ROOT, template)
+    # The clone holds what is committed: uncommitted template changes are not part of this test.
+    git(template, "tag", "v0.1.0")
+
+    project = root / "project"
+    copied = copier_cli(
+        "copy", "--trust", "--defaults", "--data", "template_updates=true", "--vcs-ref", "v0.1.0", template, project
+    )
+    assert copied.returncode == 0, copied.stderr
+    # The owner's work: an edit to a template-owned file, and files of their own.
+    edit(project / "README.md", "## Develop\n", "## Develop\n\nAsk #data-platform for access first.\n")
+    (project / "src/my_package/extra.py").write_text(
+        "from my_package.ops import add\n\n\ndef twice(a: float) -> float:\n    return add(a, a)\n"
+    )
+    (project / "NOTES.md").write_text("Our own notes.\n")
+    git(project, "add", "--all")
+    commit(project, "Owner's work")
+
+    # The template moves on: a changed file, a new file, and the changelog says so.
+    edit(
+        template / "template/README.md.jinja",
+        "## Versions come from git tags\n",
+        "## Versions come from git tags\n\nTemplate v0.2.0 says hello.\n",
+    )
+    (template / "template/CONTRIBUTING.md").write_text("Contributions welcome.\n")
+    edit(
+        template / "template/src/{{ package_name }}/ops.py",
+        '"""Arithmetic operations: the starting point to replace with your own code."""',
+        '"""Arithmetic operations, as of template v0.2.0."""',
+    )
+    edit(
+        template / "CHANGELOG.md",
+        "## [Unreleased]\n",
+        "## [Unreleased]\n\n## [0.2.0] - 2026-11-27\n\n### Added\n- CONTRIBUTING.md; the README says hello.\n\n"
+        "## [0.1.0] - 2026-11-20\n",
+    )
+    git(template, "add", "--all")
+    commit(template, "Template change")
+    git(template, "tag", "v0.2.0")
+    return UpdateSetup(template=template, project=project)

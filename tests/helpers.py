@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,26 @@ def existing_repository(path: Path, *, branch: str, file: str) -> tuple[str, str
     commit(path, "existing")
     git(path, *IDENTITY, "tag", "-a", "v0.1.0", "-m", "their own tag")
     return git(path, "rev-parse", "HEAD"), git(path, "rev-parse", "v0.1.0")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file with `new`; `old` must be there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@dataclass
+class UpdateSetup:
+    """A tagged template clone (v0.1.0, then a change tagged v0.2.0) and a project copied at v0.1.0."""
+
+    template: Path
+    project: Path
+
+    def fresh_project(self, destination: Path) -> Path:
+        """A clone of the project, with its owner's work committed, for one test to change."""
+        run("git", "clone", "--quiet", self.project, destination)
+        return destination
 
 
 class Generated:

@@ -30,6 +30,21 @@ def test_commit_and_tag_are_by_the_author_answers(project: Generated) -> None:
     assert git(project.path, "tag", "-l", "--format=%(taggername) %(taggeremail)", tag) == expected
 
 
+def test_a_configured_git_identity_is_used_rather_than_the_author_answers(tmp_path: Path) -> None:
+    """Whoever records the project commits it as themselves; the answers only fill a gap."""
+    config = tmp_path / "gitconfig"
+    config.write_text("[user]\n\tname = Grace Hopper\n\temail = grace@example.net\n")
+    destination = tmp_path / "project"
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": str(config)}
+    result = copier_cli("copy", "--trust", "--defaults", plain_template(tmp_path / "template"), destination, env=env)
+    assert result.returncode == 0, result.stderr
+    expected = "Grace Hopper <grace@example.net>"
+    assert git(destination, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == f"{expected}|{expected}"
+    assert git(destination, "tag", "-l", "--format=%(taggername) %(taggeremail)", "v0.1.0") == expected
+    # The author answers still fill the package metadata.
+    assert 'name = "Your Name"' in (destination / "pyproject.toml").read_text()
+
+
 def test_no_git_config_was_written(project: Generated) -> None:
     assert Path(os.environ["GIT_CONFIG_GLOBAL"]).read_text() == ""
     local = git(project.path, "config", "--local", "--list")

@@ -60,6 +60,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         answer(session, "Artifact Registry Python repository ID", ENTER)
         answer(session, "How GitHub Actions authenticates", DOWN + ENTER)  # service account key
         answer(session, "ID of the service account", ENTER)
+        answer(session, "Add a weekly workflow that updates this project", ENTER)  # default: no
         session.expect(pexpect.EOF, timeout=120)
     finally:
         session.close()
@@ -75,6 +76,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         "initial_version": "1.0.0",
         "gcp_location": "europe-west2",
         "publish_auth": "service_account_key",
+        "template_updates": False,
     }
     assert {key: answers[key] for key in expected} == expected
     assert "gcp_workload_identity_pool" not in answers, "workload identity questions are skipped in key mode"

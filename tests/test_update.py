@@ -1,73 +1,21 @@
 """`copier update` and `copier recopy` on a project with its owner's work in it.
 
-A temporary clone of this template is tagged v0.1.0, a project is copied from that tag and its
-owner commits work: edits to template-owned files and files of their own. The template then
-changes and is tagged v0.2.0. Each test updates its own clone of that project with the real CLI.
+The `update_setup` fixture (conftest.py) tags a temporary clone of this template v0.1.0, copies
+a project from that tag in which its owner commits work (edits to template-owned files and files
+of their own), then changes the template and tags it v0.2.0. Each test updates its own clone of
+that project with the real CLI.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import shlex
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import TEMPLATE_ROOT, commit, copier_cli, git, run
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-@dataclass
-class UpdateSetup:
-    template: Path
-    project: Path
-
-    def fresh_project(self, destination: Path) -> Path:
-        run("git", "clone", "--quiet", self.project, destination)
-        return destination
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
-    root = tmp_path_factory.mktemp("update")
-    template = root / "template"
-    run("git", "clone", "--quiet", TEMPLATE_ROOT, template)
-    # The clone holds what is committed: uncommitted template changes are not part of this test.
-    git(template, "tag", "v0.1.0")
-
-    project = root / "project"
-    copied = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "v0.1.0", template, project, cwd=root)
-    assert copied.returncode == 0, copied.stderr
-    # The owner's work: an edit to a template-owned file, and files of their own.
-    edit(project / "README.md", "## Develop\n", "## Develop\n\nAsk #data-platform for access first.\n")
-    (project / "src/my_package/extra.py").write_text(
-        "from my_package.ops import add\n\n\ndef twice(a: float) -> float:\n    return add(a, a)\n"
-    )
-    (project / "NOTES.md").write_text("Our own notes.\n")
-    git(project, "add", "--all")
-    commit(project, "Owner's work")
-
-    # The template moves on: a changed file, a new file.
-    edit(
-        template / "template/README.md.jinja",
-        "## Versions come from git tags\n",
-        "## Versions come from git tags\n\nTemplate v0.2.0 says hello.\n",
-    )
-    (template / "template/CONTRIBUTING.md").write_text("Contributions welcome.\n")
-    edit(
-        template / "template/src/{{ package_name }}/ops.py",
-        '"""Arithmetic operations: the starting point to replace with your own code."""',
-        '"""Arithmetic operations, as of template v0.2.0."""',
-    )
-    git(template, "add", "--all")
-    commit(template, "Template change")
-    git(template, "tag", "v0.2.0")
-    return UpdateSetup(template=template, project=project)
+from helpers import TEMPLATE_ROOT, UpdateSetup, commit, copier_cli, edit, git, run
 
 
 def files_with(project: Path, text: str) -> list[str]:
@@ -77,8 +25,8 @@ def files_with(project: Path, text: str) -> list[str]:
     return found.stdout.split()
 
 
-def test_update_brings_template_changes_and_keeps_the_owners_work(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_update_brings_template_changes_and_keeps_the_owners_work(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")
     result = copier_cli("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
@@ -96,8 +44,8 @@ def test_update_brings_template_changes_and_keeps_the_owners_work(setup: UpdateS
     assert "initialised git" not in result.stdout + result.stderr
 
 
-def test_changing_an_answer_rewrites_every_place_that_uses_it(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     users = files_with(project, "us-central1")
     assert {"README.md", ".github/workflows/publish.yml", "scripts/setup-gcp.sh"} <= set(users)
     result = copier_cli("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
@@ -105,26 +53,78 @@ def test_changing_an_answer_rewrites_every_place_that_uses_it(setup: UpdateSetup
     assert files_with(project, "us-central1") == []
     assert set(users) <= set(files_with(project, "europe-west1"))
 
+    # The Google Cloud side does not follow by itself: the migration says what to run again.
+    message = result.stdout[result.stdout.index("gar-template: this update changed answers") :]
+    changes = [line.strip() for line in message.splitlines() if " -> " in line]
+    assert changes == ["gcp_location: us-central1 -> europe-west1 (the location of the Artifact Registry repository)"]
+    commands = [line.strip() for line in message.splitlines() if line.startswith("  bash ")]
+    assert commands == ["bash scripts/setup-gcp.sh --dry-run", "bash scripts/setup-gcp.sh"]
+    # The dry run, as printed, plans the repository in the new location.
+    dry_run = run(*shlex.split(commands[0]), cwd=project)
+    assert "--location=europe-west1" in dry_run or "--location europe-west1" in dry_run, dry_run
 
-def test_overlapping_edits_give_visible_conflict_markers(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
-    # The owner rewrites the very line the template changes after it.
+
+def test_an_update_that_changes_no_google_cloud_answer_says_nothing_about_it(
+    update_setup: UpdateSetup, tmp_path: Path
+) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
+    result = copier_cli("update", "--trust", "--defaults", "--data", "description=Now with ledgers.", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "setup-gcp.sh" not in result.stdout + result.stderr
+
+
+def overlapping_edit(project: Path) -> None:
+    """The owner rewrites the very place the template changes after v0.1.0."""
     edit(
         project / "README.md",
         "## Versions come from git tags\n",
         "## Versions come from git tags\n\nOwner's own line.\n",
     )
     commit(project, "Owner edits the same place", "--all")
+
+
+def test_overlapping_edits_fail_the_update_and_name_the_file_with_nothing_lost(
+    update_setup: UpdateSetup, tmp_path: Path
+) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
+    overlapping_edit(project)
+    # A conflict marker the owner keeps on purpose, committed before the update, is not a conflict.
+    (project / "docs.md").write_text("How a conflict looks:\n<<<<<<< ours\n=======\n>>>>>>> theirs\n")
+    git(project, "add", "docs.md")
+    commit(project, "Owner documents conflicts")
     result = copier_cli("update", "--trust", "--defaults", cwd=project)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode != 0, "Copier alone exits 0 with conflicts left"
+    listed = result.stderr[result.stderr.index("the update left conflicts in these files:") :].splitlines()
+    assert listed[1:3] == [
+        "  README.md",
+        "Nothing was lost or rolled back: each conflict holds both sides, "
+        "between '<<<<<<< before updating' and '>>>>>>> after updating' (a .rej file holds the "
+        "template's change that did not apply). Resolve them, delete any .rej file, then "
+        "review with `git diff` and commit.",
+    ]
+    # The failing migration rolled nothing back: both sides, the rest of the update, the owner's files.
     readme = (project / "README.md").read_text()
-    assert "<<<<<<<" in readme and ">>>>>>>" in readme
+    assert "<<<<<<< before updating" in readme and ">>>>>>> after updating" in readme
     assert "Owner's own line." in readme and "Template v0.2.0 says hello." in readme
+    assert (project / "CONTRIBUTING.md").is_file() and "as of template v0.2.0" in (
+        project / "src/my_package/ops.py"
+    ).read_text()
+    assert (project / "NOTES.md").is_file() and (project / "src/my_package/extra.py").is_file()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v0.2.0"
     assert list(project.rglob("*.rej")) == []
 
 
-def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_rejected_hunks_fail_the_update_and_name_the_rej_file(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
+    overlapping_edit(project)
+    result = copier_cli("update", "--trust", "--defaults", "--conflict", "rej", cwd=project)
+    assert result.returncode != 0
+    assert "  README.md.rej\n" in result.stderr
+    assert (project / "README.md.rej").is_file()
+
+
+def test_renaming_the_package_carries_the_owners_files_over(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     edit(
         project / "src/my_package/ops.py",
         '"""Return the product of a and b."""',
@@ -147,8 +147,8 @@ def test_renaming_the_package_carries_the_owners_files_over(setup: UpdateSetup, 
     assert "from ledger import add, multiply" in (project / "tests/test_ops.py").read_text()
 
 
-def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_update_without_rename_leaves_the_package_alone(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     result = copier_cli("update", "--trust", "--defaults", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "package renamed" not in result.stdout
@@ -156,8 +156,10 @@ def test_update_without_rename_leaves_the_package_alone(setup: UpdateSetup, tmp_
     assert git(project, "status", "--porcelain", "--", "src") == "M src/my_package/ops.py"
 
 
-def test_recopy_regenerates_from_the_answers_without_touching_git_history(setup: UpdateSetup, tmp_path: Path) -> None:
-    project = setup.fresh_project(tmp_path / "project")
+def test_recopy_regenerates_from_the_answers_without_touching_git_history(
+    update_setup: UpdateSetup, tmp_path: Path
+) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
     (project / "LICENSE").unlink()
     commit(project, "Owner deletes the license", "--all")
     commits, tags = git(project, "rev-list", "--count", "HEAD"), git(project, "tag")
@@ -170,3 +172,23 @@ def test_recopy_regenerates_from_the_answers_without_touching_git_history(setup:
     # Recopy is a copy to Copier; the task sees an existing repository and leaves it alone.
     assert (git(project, "rev-list", "--count", "HEAD"), git(project, "tag")) == (commits, tags)
     assert "history and tags were left untouched" in result.stderr
+
+
+def test_without_trust_the_update_is_refused_and_nothing_changes(update_setup: UpdateSetup, tmp_path: Path) -> None:
+    """What the hosted Renovate app runs (its copier manager's command, without --trust)."""
+    project = update_setup.fresh_project(tmp_path / "project")
+    result = copier_cli("update", "--skip-answered", "--defaults", "--vcs-ref", "v0.2.0", cwd=project)
+    assert result.returncode == 4
+    assert "Template uses potentially unsafe features: migrations, tasks." in result.stderr
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_answers_without_a_template_version_give_a_clear_error() -> None:
+    """The rename's merge base needs `_commit`; its absence is named, not rendered as "None"."""
+    spec = importlib.util.spec_from_file_location("copier_answers", TEMPLATE_ROOT / "hooks" / "copier_answers.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(ValueError, match=r"records no template version \(_commit\)"):
+        module.template_version({"_src_path": "gh:org/gar-template"}, ".copier-answers.yml")
+    assert module.template_version({"_commit": "v0.2.0"}, ".copier-answers.yml") == "v0.2.0"

@@ -33,7 +33,9 @@ def test_zizmor_pedantic_persona_finds_nothing_in_the_generated_workflows(all_pr
 def test_workflows_and_dependabot_match_github_schemas(all_projects: list[Generated]) -> None:
     workflows = [w for p in all_projects for w in (p.path / ".github/workflows").glob("*.yml")]
     workflows += list((TEMPLATE_ROOT / ".github/workflows").glob("*.yml"))
-    assert len(workflows) == 2 * len(all_projects) + 1
+    opted_in = sum(bool(p.answers["template_updates"]) for p in all_projects)
+    assert 0 < opted_in < len(all_projects), "the answer sets cover both sides of template_updates"
+    assert len(workflows) == 2 * len(all_projects) + opted_in + 1
     result = tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     assert result.returncode == 0, result.stdout + result.stderr
     dependabot = [p.path / ".github/dependabot.yml" for p in all_projects] + [TEMPLATE_ROOT / ".github/dependabot.yml"]
@@ -138,3 +140,33 @@ def test_no_expression_is_expanded_inside_a_run_script(project: Generated) -> No
 def test_setup_script_is_executable(all_projects: list[Generated]) -> None:
     scripts = [p.path / "scripts" / "setup_gcp.py" for p in all_projects]
     assert all(os.access(script, os.X_OK) for script in scripts)
+
+
+def test_template_update_workflow_exists_only_when_asked_for_with_least_privilege(project: Generated) -> None:
+    path = project.path / ".github/workflows/template-update.yml"
+    helpers = [
+        project.path / ".github/template-update-requirements.txt",
+        project.path / "scripts/template_update_body.py",
+    ]
+    if not project.answers["template_updates"]:
+        assert not path.exists() and not any(p.exists() for p in helpers)
+        return
+    assert all(p.is_file() for p in helpers)
+    workflow = yaml.safe_load(path.read_text())
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML reads the key `on` as True
+    assert workflow["permissions"] == {} and workflow["jobs"]["update"]["permissions"] == {}
+    steps = workflow["jobs"]["update"]["steps"]
+    tokens = {s["id"]: s["with"] for s in steps if s.get("uses", "").startswith("actions/create-github-app-token@")}
+    permissions = {
+        name: {k: v for k, v in given.items() if k.startswith("permission-")} for name, given in tokens.items()
+    }
+    assert permissions == {
+        "app-token": {
+            "permission-contents": "write",
+            "permission-pull-requests": "write",
+            "permission-workflows": "write",
+        },
+        "template-token": {"permission-contents": "read"},
+    }
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["persist-credentials"] is False

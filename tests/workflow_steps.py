@@ -55,7 +55,8 @@ def run_step(
             env[key] = str(value)
     leftover = [v for v in env.values() if EXPRESSION.search(v)]
     assert leftover == [], leftover
-    script = cwd / "step.sh"
+    # The runner writes a step's script outside the workspace, into RUNNER_TEMP.
+    script = Path(env["RUNNER_TEMP"]) / "step.sh"
     script.write_text(found["run"])
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],

@@ -1,0 +1,146 @@
+"""After every `copier update`: follow a package rename, flag Google Cloud changes, fail on conflicts.
+
+Run by Copier as a migration, after the update has been applied, in the project, with Copier's
+own Python. It compares the answers Copier has just rendered with the ones last committed:
+
+1. package_name changed: src/<old>/ is carried over to src/<new>/ (hooks/package_rename.py).
+2. An answer that names a Google Cloud resource changed: scripts/setup-gcp.sh must run again,
+   and the message says which resources, old name -> new name.
+3. The update left conflicts (inline markers it introduced, `.rej` files, paths Copier marked
+   unmerged): they are listed and the script exits 1, so `copier update` ends non-zero (Copier
+   itself exits 0 with conflicts left) and an unattended update cannot pass them off as done.
+   Copier rolls nothing back when a migration fails: every file stays as the update left it.
+
+Copier does not stage or commit an update, and neither does this script: review with
+`git status` and `git diff`, then commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from typing import Any
+
+import copier_answers
+import package_rename
+
+# The answers that name Google Cloud resources, and what scripts/setup-gcp.sh makes of each.
+GCP_RESOURCES = {
+    "gcp_project_id": "the Google Cloud project that holds every resource below",
+    "gcp_location": "the location of the Artifact Registry repository",
+    "gcp_repository": "the Artifact Registry repository",
+    "publish_auth": "how GitHub Actions authenticates: workload identity pool and provider, or a key",
+    "gcp_service_account": "the service account that publishes, and its writer role on the repository",
+    "gcp_workload_identity_pool": "the workload identity pool",
+    "gcp_workload_identity_provider": "the workload identity provider",
+    "github_repository": "the repository that the provider's condition and the service account's binding admit",
+}
+
+MARKERS = (b"<<<<<<<", b">>>>>>>")
+
+
+def git(*args: str, stdin: bytes | None = None) -> bytes:
+    return subprocess.run(["git", *args], input=stdin, capture_output=True, check=True).stdout
+
+
+def report_gcp_changes(previous: dict[str, Any], current: dict[str, Any]) -> None:
+    if not previous:
+        return
+    changed = [key for key in GCP_RESOURCES if previous.get(key) != current.get(key)]
+    if not changed:
+        return
+    print("gar-template: this update changed answers that Google Cloud resources are named after:")
+    for key in changed:
+        old, new = (previous.get(key, "(not set)"), current.get(key, "(not set)"))
+        print(f"  {key}: {old} -> {new} ({GCP_RESOURCES[key]})")
+    print(
+        "Run the Google Cloud setup again, a dry run first, before the next release:\n"
+        "  bash scripts/setup-gcp.sh --dry-run\n"
+        "  bash scripts/setup-gcp.sh\n"
+        "It sets up what the new answers name; it deletes nothing named by the old ones."
+    )
+
+
+def marker_lines(data: bytes) -> int:
+    """How many lines start a conflict's side (`<<<<<<< ...`) or end it (`>>>>>>> ...`)."""
+    return sum(1 for line in data.splitlines() if line[:7] in MARKERS and line[7:8] in (b"", b" ", b"\t"))
+
+
+def changed_paths() -> list[str]:
+    """Paths this update changed: the tree was clean before it (Copier insists), so git status."""
+    entries = git("status", "--porcelain=v1", "-z", "--untracked-files=all").decode().split("\0")
+    paths, skip_next = [], False
+    for entry in entries:
+        if skip_next or not entry:
+            skip_next = False
+            continue
+        status, path = entry[:2], entry[3:]
+        skip_next = status[0] in "RC"  # a rename or copy is followed by its source path
+        if "D" not in status:
+            paths.append(path)
+    return paths
+
+
+def committed_marker_lines(paths: list[str]) -> dict[str, int]:
+    """Marker lines of each path as last committed (0 for a path new to HEAD), in one git process."""
+    batch = git("cat-file", "--batch", stdin="".join(f"HEAD:{path}\n" for path in paths).encode())
+    counts, position = {}, 0
+    for path in paths:
+        end = batch.index(b"\n", position)
+        header = batch[position:end].split()
+        position = end + 1
+        if header[-1] == b"missing":
+            counts[path] = 0
+            continue
+        size = int(header[2])
+        counts[path] = marker_lines(batch[position : position + size])
+        position += size + 1
+    return counts
+
+
+def conflicted_paths() -> list[str]:
+    """Files whose conflicts this update introduced; markers already committed do not count."""
+    changed = changed_paths()
+    found = {path.decode() for path in git("diff", "--name-only", "--diff-filter=U", "-z").split(b"\0") if path}
+    found.update(path for path in changed if path.endswith(".rej"))
+    # .rej files the project's .gitignore hides are still the update's leftovers.
+    found.update(path.decode() for path in git("ls-files", "-z", "--others", "--", "*.rej").split(b"\0") if path)
+    before = committed_marker_lines(changed) if changed else {}
+    for path in changed:
+        try:
+            with open(path, "rb") as file:
+                now = marker_lines(file.read())
+        except (IsADirectoryError, FileNotFoundError):
+            continue
+        if now > before[path]:
+            found.add(path)
+    return sorted(found)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--template", required=True, help="the template's root (its local clone)")
+    parser.add_argument("--answers-file", required=True, help="the answers file's name in the project")
+    args = parser.parse_args()
+    current = copier_answers.read(args.answers_file)
+    previous = copier_answers.committed(args.answers_file)
+
+    package_rename.follow(previous, current, args.template, args.answers_file)
+    report_gcp_changes(previous, current)
+    conflicts = conflicted_paths()
+    if conflicts:
+        print(
+            "gar-template: the update left conflicts in these files:\n"
+            + "".join(f"  {path}\n" for path in conflicts)
+            + "Nothing was lost or rolled back: each conflict holds both sides, between '<<<<<<< before updating'"
+            " and '>>>>>>> after updating' (a .rej file holds the template's change that did not apply)."
+            " Resolve them, delete any .rej file, then review with `git diff` and commit.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""The template-update workflow's own steps, run locally against a tagged clone of this template.
+
+GitHub is out of reach, so each test plays the runner: a bare clone of the project is `origin`,
+Copier is installed by the workflow's own install step (from the project's hashed requirements),
+and a stateful stand-in for `gh` (tests/fake_gh.py) stands first on PATH. The `run:` steps are
+read from the rendered template-update.yml and run verbatim (tests/workflow_steps.py); the `uses:`
+steps (the App token, checkout, setup-python) need GitHub and are replaced by the clone and the
+values given locally. `update_setup` (conftest.py) provides the template tagged v0.1.0 and v0.2.0
+and a project copied at v0.1.0 with its owner's commits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+import workflow_steps
+from helpers import UpdateSetup, commit, copier_cli, edit, git, pinned_requirements, run
+
+FAKE_GH = Path(__file__).with_name("fake_gh.py")
+WORKFLOW = ".github/workflows/template-update.yml"
+REQUIREMENTS = ".github/template-update-requirements.txt"
+# What the runner and the `uses:` steps would provide, given locally.
+APP = {"TOKEN": "app-token", "GH_TOKEN": "app-token", "GH_REPO": "your-org/my-package", "BASE": "main"}
+BOT = {
+    "GIT_AUTHOR_NAME": "template-updater[bot]",
+    "GIT_AUTHOR_EMAIL": "template-updater[bot]@users.noreply.github.com",
+    "GIT_COMMITTER_NAME": "template-updater[bot]",
+    "GIT_COMMITTER_EMAIL": "template-updater[bot]@users.noreply.github.com",
+}
+
+
+@pytest.fixture(scope="module")
+def runner_path(tmp_path_factory: pytest.TempPathFactory, update_setup: UpdateSetup) -> str:
+    """PATH of the simulated runner: the fake gh, then a Python with Copier installed by the
+    workflow's own install step from the project's hashed requirements."""
+    root = tmp_path_factory.mktemp("runner")
+    fake_bin = root / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "gh").symlink_to(FAKE_GH)
+    venv.create(root / "python", with_pip=True)
+    path = os.pathsep.join([str(fake_bin), str(root / "python" / "bin"), os.environ["PATH"]])
+    project = update_setup.project
+    workflow = workflow_steps.load(project / WORKFLOW)
+    installed = workflow_steps.run_step(
+        workflow,
+        "update",
+        "Install Copier",
+        cwd=project,
+        local={},
+        path=path,
+        runner={"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"]},
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return path
+
+
+class Run:
+    """One run of the workflow's job: a checkout of `origin`'s main branch, a runner temp dir,
+    the step outputs so far and the fake gh's state file."""
+
+    def __init__(self, origin: Path, workdir: Path, path: str, gh_state: Path) -> None:
+        self.origin = origin
+        self.checkout = workdir / "checkout"
+        run("git", "clone", "--quiet", origin, self.checkout)
+        self.temp = workdir / "runner-temp"
+        self.temp.mkdir()
+        self.path = path
+        self.gh_state = gh_state
+        self.workflow = workflow_steps.load(self.checkout / WORKFLOW)
+        self.outputs: dict[str, dict[str, str]] = {}
+
+    def step(self, name: str, **local: str) -> subprocess.CompletedProcess[str]:
+        found = workflow_steps.step(self.workflow, "update", name)
+        output = self.temp / "github-output"
+        output.write_text("")
+        result = workflow_steps.run_step(
+            self.workflow,
+            "update",
+            name,
+            cwd=self.checkout,
+            local=local,
+            path=self.path,
+            runner={"GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(self.temp), "GH_STATE": str(self.gh_state)},
+        )
+        if "id" in found:
+            self.outputs[found["id"]] = dict(line.split("=", 1) for line in output.read_text().splitlines())
+        return result
+
+    def runs(self, name: str) -> bool:
+        """Whether the step's `if:` holds, for the one form of condition this workflow uses."""
+        condition = workflow_steps.step(self.workflow, "update", name).get("if", "")
+        match = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+) != ''", condition)
+        assert match, f"this test reads no other condition: {condition!r}"
+        return self.outputs.get(match[1], {}).get(match[2], "") != ""
+
+    def update(self) -> subprocess.CompletedProcess[str]:
+        return self.step("Update from the template when it has a newer release", TEMPLATE_TOKEN="")
+
+    def versions(self) -> dict[str, str]:
+        return {"FROM": self.outputs["update"]["from"], "TO": self.outputs["update"]["to"]}
+
+    def push(self) -> subprocess.CompletedProcess[str]:
+        assert self.runs("Commit the update and push the branch")
+        return self.step("Commit the update and push the branch", TOKEN=APP["TOKEN"], **BOT, **self.versions())
+
+    def pull_request(self) -> subprocess.CompletedProcess[str]:
+        assert self.runs("Open or update the pull request")
+        local = {k: APP[k] for k in ("GH_TOKEN", "GH_REPO", "BASE")}
+        return self.step("Open or update the pull request", **local, **self.versions())
+
+    def gh(self) -> dict:
+        return json.loads(self.gh_state.read_text()) if self.gh_state.is_file() else {}
+
+
+def bare(project: Path, destination: Path) -> Path:
+    run("git", "clone", "--quiet", "--bare", project, destination)
+    return destination
+
+
+def test_no_newer_release_changes_nothing_and_opens_no_pull_request(
+    update_setup: UpdateSetup, runner_path: str, tmp_path: Path
+) -> None:
+    current = tmp_path / "current"
+    copied = copier_cli(
+        "copy", "--trust", "--defaults", "--data", "template_updates=true", "--vcs-ref", "v0.2.0",
+        update_setup.template, current,
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    job = Run(bare(current, tmp_path / "origin.git"), tmp_path, runner_path, tmp_path / "gh.json")
+    checked = job.update()
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "on the template's latest release" in checked.stdout
+    assert job.outputs["update"] == {}
+    assert git(job.checkout, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not job.runs("Commit the update and push the branch")
+    assert not job.runs("Open or update the pull request")
+    assert job.gh() == {}
+
+
+def rendered_numstat(template: Path) -> set[str]:
+    """The template's own change from v0.1.0 to v0.2.0, under the names the project gives its files."""
+    found = set()
+    for line in git(template, "diff", "--numstat", "v0.1.0", "v0.2.0", "--", "template/").splitlines():
+        added, removed, name = line.split("\t")
+        name = name.removeprefix("template/").removesuffix(".jinja").replace("{{ package_name }}", "my_package")
+        found.add(f"{added}\t{removed}\t{name}")
+    return found
+
+
+def test_a_newer_release_gives_one_pull_request_with_exactly_the_template_change(
+    update_setup: UpdateSetup, runner_path: str, tmp_path: Path
+) -> None:
+    origin = bare(update_setup.project, tmp_path / "origin.git")
+    gh_state = tmp_path / "gh.json"
+    job = Run(origin, tmp_path / "first", runner_path, gh_state)
+    updated = job.update()
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert job.versions() == {"FROM": "v0.1.0", "TO": "v0.2.0"}
+    pushed = job.push()
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+
+    # The branch holds the template's change and the new version in the answers file, nothing else.
+    numstat = set(git(origin, "diff", "--numstat", "main", "template-update").splitlines())
+    assert numstat == rendered_numstat(update_setup.template) | {"1\t1\t.copier-answers.yml"}
+    answers_diff = git(origin, "diff", "-U0", "main", "template-update", "--", ".copier-answers.yml")
+    assert [line for line in answers_diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "-_commit: v0.1.0",
+        "+_commit: v0.2.0",
+    ]
+    assert git(origin, "log", "-1", "--format=%an", "template-update") == "template-updater[bot]"
+
+    opened = job.pull_request()
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    assert opened.stdout == "https://github.com/your-org/my-package/pull/1\n"
+    [pull] = job.gh()["pulls"]
+    assert (pull["headRefName"], pull["baseRefName"], pull["state"]) == ("template-update", "main", "OPEN")
+    assert pull["title"] == "Update from the template, v0.1.0 to v0.2.0"
+    # The template's changelog between the two versions, and only that.
+    assert "### [0.2.0] - 2026-11-27" in pull["body"] and "- CONTRIBUTING.md; the README says hello." in pull["body"]
+    assert "[0.1.0]" not in pull["body"] and "Unreleased" not in pull["body"]
+    assert [call[:2] for call in job.gh()["calls"]] == [["pr", "list"], ["pr", "create"]]
+
+    # The body's command redoes the update by hand, to the very same files.
+    [command] = re.findall(r"`(copier update [^`]*)`", pull["body"].split("To redo it by hand:")[1])
+    by_hand = tmp_path / "by-hand"
+    run("git", "clone", "--quiet", origin, by_hand)
+    redone = copier_cli(*shlex.split(command)[1:], cwd=by_hand)
+    assert redone.returncode == 0, redone.stderr
+    git(by_hand, "add", "--all")
+    assert git(by_hand, "write-tree") == git(origin, "rev-parse", "template-update^{tree}")
+
+    # A week later the release is still the newest: the same branch, the same pull request, edited.
+    again = Run(origin, tmp_path / "second", runner_path, gh_state)
+    assert again.update().returncode == 0
+    repushed = again.push()
+    assert repushed.returncode == 0, repushed.stderr
+    assert "already holds this update" in repushed.stdout
+    edited = again.pull_request()
+    assert edited.returncode == 0, edited.stderr
+    assert len(again.gh()["pulls"]) == 1
+    assert [call[:2] for call in again.gh()["calls"]][-2:] == [["pr", "list"], ["pr", "edit"]]
+
+
+def test_an_overlapping_owner_edit_fails_the_job_and_names_the_file(
+    update_setup: UpdateSetup, runner_path: str, tmp_path: Path
+) -> None:
+    project = update_setup.fresh_project(tmp_path / "project")
+    edit(
+        project / "README.md",
+        "## Versions come from git tags\n",
+        "## Versions come from git tags\n\nOwner's own line.\n",
+    )
+    commit(project, "Owner edits the place the template changes", "--all")
+    job = Run(bare(project, tmp_path / "origin.git"), tmp_path, runner_path, tmp_path / "gh.json")
+    failed = job.update()
+    assert failed.returncode != 0
+    assert "the update left conflicts in these files:\n  README.md\n" in failed.stderr
+    assert "::error::copier update left conflicts" in failed.stdout
+    assert not job.runs("Commit the update and push the branch")
+    assert not job.runs("Open or update the pull request")
+    assert job.gh() == {}
+
+
+def test_the_workflow_installs_the_copier_the_template_is_tested_with(update_setup: UpdateSetup) -> None:
+    """The install step ran with --require-hashes (runner_path), so every pin carries its hashes."""
+    pins = (update_setup.project / REQUIREMENTS).read_text()
+    assert re.search(rf"^{re.escape(pinned_requirements()['copier'])} \\$", pins, re.MULTILINE)
+
+
+def test_the_body_says_so_when_the_changelog_has_no_section_for_the_release(
+    update_setup: UpdateSetup, tmp_path: Path
+) -> None:
+    changelog = tmp_path / "CHANGELOG.md"
+    changelog.write_text("# Changelog\n\n## [0.1.0]\n\n- First.\n")
+    script = update_setup.project / "scripts/template_update_body.py"
+    body = run(sys.executable, script, "--from", "v0.1.0", "--to", "v0.3.0", "--changelog", changelog)
+    assert "The template's CHANGELOG.md has no section for v0.3.0." in body
+    assert "First." not in body
+
+
+def test_fake_gh_refuses_what_it_does_not_know(tmp_path: Path) -> None:
+    env = {**os.environ, "GH_STATE": str(tmp_path / "gh.json"), "GH_TOKEN": "t", "GH_REPO": "o/r"}
+    result = subprocess.run([FAKE_GH, "repo", "delete"], env=env, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stderr) == (1, 'unknown command "repo delete" for "gh"\n')
+    assert json.loads((tmp_path / "gh.json").read_text())["calls"] == [["repo", "delete"]]
