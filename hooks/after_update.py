@@ -4,7 +4,7 @@ Run by Copier as a migration, after the update has been applied, in the project,
 own Python. It compares the answers Copier has just rendered with the ones last committed:
 
 1. package_name changed: src/<old>/ is carried over to src/<new>/ (hooks/package_rename.py).
-2. An answer that names a Google Cloud resource changed: scripts/setup-gcp.sh must run again,
+2. An answer that names a Google Cloud resource changed: scripts/setup_gcp.py must run again,
    and the message says which resources, old name -> new name.
 3. The update left conflicts (inline markers it introduced, `.rej` files, paths Copier marked
    unmerged): they are listed and the script exits 1, so `copier update` ends non-zero (Copier
@@ -25,7 +25,7 @@ from typing import Any
 import copier_answers
 import package_rename
 
-# The answers that name Google Cloud resources, and what scripts/setup-gcp.sh makes of each.
+# The answers that name Google Cloud resources, and what scripts/setup_gcp.py makes of each.
 GCP_RESOURCES = {
     "gcp_project_id": "the Google Cloud project that holds every resource below",
     "gcp_location": "the location of the Artifact Registry repository",
@@ -56,8 +56,8 @@ def report_gcp_changes(previous: dict[str, Any], current: dict[str, Any]) -> Non
         print(f"  {key}: {old} -> {new} ({GCP_RESOURCES[key]})")
     print(
         "Run the Google Cloud setup again, a dry run first, before the next release:\n"
-        "  bash scripts/setup-gcp.sh --dry-run\n"
-        "  bash scripts/setup-gcp.sh\n"
+        "  python3 scripts/setup_gcp.py --dry-run\n"
+        "  python3 scripts/setup_gcp.py\n"
         "It sets up what the new answers name; it deletes nothing named by the old ones."
     )
 

@@ -138,7 +138,7 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     project = tmp_path / "ledger-sync"
     message = copied.stdout + copied.stderr
     commands = printed_commands(message)
-    # IDENTITY-CHECK assert git(project, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.com>"
+    assert git(project, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.com>"
 
     # Step 1: the branch alone reaches GitHub (a bare repository here); no tag is burned.
     origin = tmp_path / "github" / "ledger-sync.git"

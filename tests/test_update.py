@@ -47,7 +47,7 @@ def test_update_brings_template_changes_and_keeps_the_owners_work(update_setup: 
 def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: UpdateSetup, tmp_path: Path) -> None:
     project = update_setup.fresh_project(tmp_path / "project")
     users = files_with(project, "us-central1")
-    assert {"README.md", ".github/workflows/publish.yml", "scripts/setup-gcp.sh"} <= set(users)
+    assert {"README.md", ".github/workflows/publish.yml", "scripts/setup_gcp.py"} <= set(users)
     result = copier_cli("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
     assert result.returncode == 0, result.stderr
     assert files_with(project, "us-central1") == []
@@ -58,7 +58,7 @@ def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: Upda
     changes = [line.strip() for line in message.splitlines() if " -> " in line]
     assert changes == ["gcp_location: us-central1 -> europe-west1 (the location of the Artifact Registry repository)"]
     commands = [line.strip() for line in message.splitlines() if line.startswith("  bash ")]
-    assert commands == ["bash scripts/setup-gcp.sh --dry-run", "bash scripts/setup-gcp.sh"]
+    assert commands == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
     # The dry run, as printed, plans the repository in the new location.
     dry_run = run(*shlex.split(commands[0]), cwd=project)
     assert "--location=europe-west1" in dry_run or "--location europe-west1" in dry_run, dry_run
@@ -70,7 +70,7 @@ def test_an_update_that_changes_no_google_cloud_answer_says_nothing_about_it(
     project = update_setup.fresh_project(tmp_path / "project")
     result = copier_cli("update", "--trust", "--defaults", "--data", "description=Now with ledgers.", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert "setup-gcp.sh" not in result.stdout + result.stderr
+    assert "setup_gcp.py" not in result.stdout + result.stderr
 
 
 def overlapping_edit(project: Path) -> None:
