@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py                 # copy, update, build, publish (a few minutes)
     .venv/bin/python benchmarks/run.py --rounds 9 --suite   # more rounds, plus the whole test suite
+    .venv/bin/python benchmarks/run.py --only green    # only copy to green (pip, uv, anchor)
 
 Figures (seconds, medians):
   copy     `copier copy --trust --defaults` of this template, tasks included, against Copier's
@@ -12,6 +13,9 @@ Figures (seconds, medians):
            test`, pytest.
   publish  build, `twine upload` to a local pypiserver with authentication, install into a fresh
            virtualenv from its /simple/ page, import.
+  green    copy to green: `copier copy`, then the generated README's commands to passing tests and
+           lint, once through pip and once through uv, against a uv-native anchor (simple-modern-uv,
+           copied with Copier from a local mirror and run with its own Makefile) in the same loop.
   suite    `python -m pytest -n <cores>` of this repository (with --suite).
 Results go to stdout and benchmarks/results/ (ignored by git).
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -37,6 +42,8 @@ from isolation import isolate  # noqa: E402
 from package_index import PackageIndex, running_index  # noqa: E402
 
 PYTHON = sys.executable
+# simple-modern-uv, the uv-native anchor of "copy to green": where the search tool's `fetch` puts it.
+ANCHOR_MIRROR = Path("/work/.mirror/jlevy+simple-modern-uv/repo")
 
 
 def sh(*args: str | Path, cwd: Path | None = None) -> None:
@@ -153,6 +160,68 @@ def bench_publish(project: Path, workdir: Path, rounds: int) -> dict[str, float]
     return {"publish (build, upload, install, import)": statistics.median(times)}
 
 
+def readme_commands(project: Path, heading: str, first_word: str) -> str:
+    """The bash block under a README heading whose commands start with `first_word`, as printed."""
+    readme = (project / "README.md").read_text()
+    start = readme.index(f"\n{heading}\n")
+    end = readme.find("\n## ", start + 1)
+    blocks = re.findall(r"```bash\n(.*?)```", readme[start : end if end > 0 else len(readme)], re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(first_word)]
+    return block
+
+
+def green_template(template: Path, project: Path, route: str) -> None:
+    """`copier copy`, then the README's develop and lint commands of one route, as printed."""
+    copier("copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "v0.2.0", template, project)
+    first = {"pip": ("python", ".venv/"), "uv": ("uv ", "uv ")}[route]
+    script = readme_commands(project, "## Develop", first[0]) + readme_commands(
+        project, "## Lint, format, types", first[1]
+    )
+    sh("bash", "-eo", "pipefail", "-c", script, cwd=project)
+
+
+def green_anchor(source: str, project: Path, config: Path) -> None:
+    """simple-modern-uv's documented route: copy, git init and commit, `make install lint test`."""
+    copier("copy", "--defaults", "--quiet", source, project)
+    sh("git", "init", "--quiet", "--initial-branch=main", cwd=project)
+    sh("git", "add", ".", cwd=project)
+    sh("git", *IDENTITY, "commit", "--quiet", "-m", "Initial commit from simple-modern-uv.", cwd=project)
+    sh("make", "install", "lint", "test", f"UV_CONFIG_FILE={config}", cwd=project)
+
+
+def anchor_config(source: str, workdir: Path) -> Path:
+    """The anchor's own uv.toml, less its `required-version` pin, so that every route runs one uv."""
+    probe = workdir / "anchor-probe"
+    copier("copy", "--defaults", "--quiet", source, probe)
+    text = (probe / "uv.toml").read_text()
+    config = workdir / "anchor-uv.toml"
+    config.write_text("".join(line for line in text.splitlines(True) if not line.startswith("required-version")))
+    return config
+
+
+def bench_copy_to_green(template: Path, anchor: Path, workdir: Path, rounds: int) -> dict[str, float]:
+    # uv (on PATH for the README's commands) is the one installed next to this Python.
+    os.environ["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}"
+    source = f"git+file://{anchor}" if anchor.is_dir() else ""
+    if not source:
+        print(f"copy to green: no anchor at {anchor} (fetch jlevy/simple-modern-uv there, or pass --anchor); skipped")
+    config = anchor_config(source, workdir) if source else None
+    times: dict[str, list[float]] = {"pip": [], "uv": [], "anchor": []}
+    for i in range(rounds):  # alternating, so drift in machine load hits all alike
+        if config:
+            times["anchor"].append(timed(green_anchor, source, workdir / f"ga{i}", config))
+        times["uv"].append(timed(green_template, template, workdir / f"gu{i}", "uv"))
+        times["pip"].append(timed(green_template, template, workdir / f"gp{i}", "pip"))
+    medians = {route: statistics.median(values) for route, values in times.items() if values}
+    results = {f"copy to green, {route}": medians[route] for route in ("pip", "uv")}
+    if "anchor" in medians:
+        results["copy to green, anchor (simple-modern-uv)"] = medians["anchor"]
+        results |= {
+            f"copy to green ratio, {route} / anchor": medians[route] / medians["anchor"] for route in ("pip", "uv")
+        }
+    return results
+
+
 def bench_suite(cores: int) -> dict[str, float]:
     return {
         f"test suite (pytest -n {cores})": timed(lambda: sh(PYTHON, "-m", "pytest", "-q", "-n", str(cores), cwd=ROOT))
@@ -163,6 +232,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs per figure (default 5)")
     parser.add_argument("--suite", action="store_true", help="also time the whole test suite")
+    parser.add_argument("--only", choices=["green"], help="time only this figure")
+    parser.add_argument(
+        "--anchor",
+        type=Path,
+        default=ANCHOR_MIRROR,
+        help=f"git repository of simple-modern-uv (default {ANCHOR_MIRROR})",
+    )
     args = parser.parse_args()
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="gar-bench-") as tmp:
@@ -171,16 +247,18 @@ def main() -> int:
         isolate(workdir / "home")
         try:
             template, floor = tagged_template(workdir), floor_template(workdir)
-            results |= bench_copy(template, floor, workdir, args.rounds)
-            results |= bench_update(template, workdir, args.rounds)
-            project = workdir / "project"
-            copier("copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "v0.2.0", template, project)
-            results |= bench_build_and_tests(project, workdir, max(1, args.rounds // 2))
-            results |= bench_publish(project, workdir, max(1, args.rounds // 2))
+            if not args.only:
+                results |= bench_copy(template, floor, workdir, args.rounds)
+                results |= bench_update(template, workdir, args.rounds)
+                project = workdir / "project"
+                copier("copy", "--trust", "--defaults", "--quiet", "--vcs-ref", "v0.2.0", template, project)
+                results |= bench_build_and_tests(project, workdir, max(1, args.rounds // 2))
+                results |= bench_publish(project, workdir, max(1, args.rounds // 2))
+            results |= bench_copy_to_green(template, args.anchor, workdir, max(1, args.rounds // 2))
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        if args.suite:
+        if args.suite and not args.only:
             results |= bench_suite(os.cpu_count() or 1)
 
     import copier as copier_module

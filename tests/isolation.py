@@ -1,8 +1,8 @@
 """A user environment with no personal settings, shared by the tests and the benchmarks.
 
 HOME, git's global config and Copier's settings point at empty places, so a developer's own
-defaults or identity cannot change results. pip keeps its real cache so that installs stay fast
-and need no network after the first run.
+defaults or identity cannot change results. pip and uv keep their real caches so that installs stay
+fast and need no network after the first run; uv uses the machine's Pythons and never downloads one.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def isolate(home: Path) -> None:
     (home / "gitconfig").write_text("")
     (home / "copier-settings.yml").write_text("{}\n")
     cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    uv_cache = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
     os.environ.update(
         HOME=str(home),
         GIT_CONFIG_GLOBAL=str(home / "gitconfig"),
@@ -26,6 +27,8 @@ def isolate(home: Path) -> None:
         COPIER_SETTINGS_PATH=str(home / "copier-settings.yml"),
         PIP_CACHE_DIR=cache,
         PIP_DISABLE_PIP_VERSION_CHECK="1",
+        UV_CACHE_DIR=uv_cache,
+        UV_PYTHON_DOWNLOADS="never",
     )
     for name in PERSONAL:
         os.environ.pop(name, None)

@@ -35,7 +35,7 @@ def test_pre_commit_config_is_valid(project: Generated) -> None:
 
 def test_lint_job_runs_the_same_tools(project: Generated) -> None:
     workflow = (project.path / ".github/workflows/test.yml").read_text()
-    for command in ("python -m ruff check", "python -m ruff format --check", "python -m mypy"):
+    for command in ("uv run --no-sync ruff check", "uv run --no-sync ruff format --check", "uv run --no-sync mypy"):
         assert command in workflow
 
 

@@ -1,0 +1,181 @@
+"""The generated project's modern toolchain: the uv route, repo-review, spelling, the lockfile in CI.
+
+The uv commands are read from the rendered README and run as printed, in a clone of the shared
+generated project (uv writes `.venv` and `uv.lock`). uv's cache is the machine's (tests/isolation.py),
+so after the first run these installs need no network and take about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import workflow_steps
+from answer_sets import ANSWER_SETS
+from helpers import BIN, Generated, commit, git, pinned_requirements, run, tool
+
+# uv, uvx and the tools of this test environment first, then the machine's Pythons.
+PATH = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.fixture(scope="module")
+def all_projects(generate) -> list[Generated]:
+    return [generate(name) for name in sorted(ANSWER_SETS)]
+
+
+def section(readme: str, heading: str) -> str:
+    """The text of a README section, up to the next heading of the same or a higher level."""
+    level = heading.split(" ")[0]
+    start = readme.index(f"\n{heading}\n")
+    following = re.compile(rf"^#{{1,{len(level)}}} ", re.MULTILINE)
+    end = following.search(readme, start + len(heading) + 2)
+    return readme[start : end.start() if end else len(readme)]
+
+
+def bash_blocks(text: str) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", text, re.DOTALL)
+
+
+def uv_block(text: str, prefix: str = "uv ") -> str:
+    """The one bash block of `text` whose every command starts with `prefix`."""
+    blocks = [b for b in bash_blocks(text) if all(line.startswith(prefix) for line in b.splitlines())]
+    assert len(blocks) == 1, text
+    return blocks[0]
+
+
+def run_as_printed(commands: str, cwd: Path, **extra_env: str) -> str:
+    """Run README lines as a bash script, as a reader pasting them would (comments and all)."""
+    script = cwd.parent / "readme-commands.sh"
+    script.write_text(commands)
+    env = {**os.environ, "PATH": PATH, **extra_env}
+    return run("bash", "-eo", "pipefail", script, cwd=cwd, env=env)
+
+
+def clone(project: Generated, tmp_path: Path) -> Path:
+    destination = tmp_path / "clone"
+    run("git", "clone", "--quiet", project.path, destination)
+    return destination
+
+
+def test_sp_repo_review_finds_no_failure_in_any_answer_set(all_projects: list[Generated]) -> None:
+    result = tool("sp-repo-review", "--format", "json", *(p.path for p in all_projects))
+    assert result.returncode == 0, result.stdout + result.stderr
+    reports = json.loads(result.stdout)  # keyed by directory name
+    assert len(reports) == len(all_projects)
+    for project in all_projects:
+        report = reports[project.path.name]
+        failed = {name: check["err_msg"] for name, check in report["checks"].items() if check["result"] is False}
+        assert failed == {}, project.name
+        # repo-review drops an ignored check without a reason from its report: a silent skip.
+        ignore = tomllib.loads((project.path / "pyproject.toml").read_text())["tool"]["repo-review"]["ignore"]
+        assert isinstance(ignore, dict) and ignore, "ignores are a table of check: reason"
+        assert all(isinstance(reason, str) and reason.strip() for reason in ignore.values()), ignore
+        skipped = {name: check["skip_reason"] for name, check in report["checks"].items() if check["result"] is None}
+        assert skipped == ignore, "every skip is an ignore with its reason, and every ignore is a check"
+
+
+def test_codespell_finds_no_misspelling_in_any_answer_set(all_projects: list[Generated]) -> None:
+    """The pre-commit hook's spell checker, at the same version, passes on every generated project."""
+    hook = re.search(
+        r"codespell-project/codespell\n\s+rev: v(\S+)", (all_projects[0].path / ".pre-commit-config.yaml").read_text()
+    )
+    assert hook and pinned_requirements()["codespell"] == f"codespell=={hook.group(1)}"
+    for project in all_projects:
+        result = tool("codespell", ".", cwd=project.path)
+        assert result.returncode == 0, f"{project.name}\n{result.stdout}{result.stderr}"
+
+
+def test_readme_develop_commands_use_the_minimum_python(project: Generated) -> None:
+    develop = section((project.path / "README.md").read_text(), "## Develop")
+    minimum = project.answers["python_min_version"]
+    assert f"uv sync --python {minimum}" in uv_block(develop)
+    pip_block = next(b for b in bash_blocks(develop) if "-m venv" in b)
+    assert pip_block.startswith(f"python{minimum} -m venv .venv\n")
+
+
+def test_uv_route_from_the_readme_installs_tests_lints_and_versions(generate, tmp_path: Path) -> None:
+    project = generate("defaults")
+    readme = (project.path / "README.md").read_text()
+    work = clone(project, tmp_path)
+
+    output = run_as_printed(uv_block(section(readme, "## Develop")), work)
+    assert re.search(r"\b\d+ passed\b", output), output
+    assert (work / "uv.lock").is_file(), "uv sync writes the lockfile the README says to commit"
+    version = run(work / ".venv/bin/python", "-c", "import sys; print(*sys.version_info[:2], sep='.')")
+    assert version.strip() == project.answers["python_min_version"]
+
+    run_as_printed(uv_block(section(readme, "## Lint, format, types")), work)
+    assert (work / ".git/hooks/pre-commit").is_file()
+    assert git(work, "status", "--porcelain") == "?? uv.lock", "ruff format found nothing to change"
+
+    # Both printed ways to see the version work in the environment the README makes.
+    versions = section(readme, "## Versions come from git tags")
+    printed = re.findall(r"`((?:uv run|\.venv/bin/python) [^`]*setuptools_scm)`", versions)
+    assert len(printed) == 2, versions
+    for command in printed:
+        assert run_as_printed(command, work).strip() == "0.1.0"
+
+    # A new tag is seen without reinstalling by hand: [tool.uv] cache-keys rebuild the project.
+    (work / "NOTES.md").write_text("next\n")
+    git(work, "add", "NOTES.md", "uv.lock")
+    commit(work, "next", "--no-verify")  # the hooks just installed would fetch their repositories
+    git(work, "tag", "v0.2.0")
+    package = project.answers["package_name"]
+    shown = run_as_printed(f"uv run python -c 'import {package}; print({package}.__version__)'", work)
+    assert shown.strip() == "0.2.0"
+
+    # repo-review as printed, at the version this repository pins.
+    constraint = tmp_path / "constraint.txt"
+    constraint.write_text(pinned_requirements()["sp-repo-review[cli]"].replace("[cli]", "") + "\n")
+    run_as_printed(uv_block(section(readme, "## Lint, format, types"), "uvx "), work, UV_CONSTRAINT=str(constraint))
+
+    assert not (project.path / "uv.lock").exists() and not (project.path / ".venv").exists()
+
+
+def test_ci_installs_the_committed_lock_and_refuses_a_stale_one(generate, tmp_path: Path) -> None:
+    """The test workflow's uv steps, run as the runner would, with uv.lock committed or not."""
+    project = generate("defaults")
+    work = clone(project, tmp_path)
+    workflow = workflow_steps.load(work / ".github/workflows/test.yml")
+    # What setup-uv gives the steps (the matrix Python, uv's cache), and this machine's uv and TLS settings.
+    runner = {k: v for k, v in os.environ.items() if k.startswith(("UV_", "SSL_CERT_"))} | {"UV_PYTHON": "3.11"}
+
+    def step(job: str, name: str, locked: bool):
+        local = {"UV_LOCKED": str(locked).lower()}
+        return workflow_steps.run_step(workflow, job, name, cwd=work, local=local, path=PATH, runner=runner)
+
+    # No lock committed yet (pip users): CI resolves afresh and is green.
+    for job, names in {
+        "lint": ["Install the lint tools", "ruff check", "ruff format", "mypy"],
+        "test": ["Install the package and its test dependencies", "Run the tests"],
+    }.items():
+        for name in names:
+            result = step(job, name, locked=False)
+            assert result.returncode == 0, f"{name}\n{result.stdout}{result.stderr}"
+    assert re.search(r"\b\d+ passed\b", result.stdout), result.stdout
+
+    # uv.lock present (the first install wrote it) and current: installed as locked.
+    assert (work / "uv.lock").is_file()
+    assert step("test", "Install the package and its test dependencies", locked=True).returncode == 0
+
+    # pyproject.toml changed without `uv lock`: the locked install stops and says why.
+    pyproject = work / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('test = ["pytest>=8"]', 'test = ["pytest>=8", "packaging"]'))
+    stale = step("test", "Install the package and its test dependencies", locked=True)
+    assert stale.returncode != 0
+    assert "needs to be updated" in stale.stderr, stale.stderr
+
+
+def test_ci_uv_steps_take_uv_locked_from_the_lockfile(project: Generated) -> None:
+    workflow = workflow_steps.load(project.path / ".github/workflows/test.yml")
+    for job in ("lint", "test"):
+        steps = workflow["jobs"][job]["steps"]
+        installs = [s for s in steps if s.get("run", "").startswith("uv sync")]
+        assert [s["env"] for s in installs] == [{"UV_LOCKED": "${{ hashFiles('uv.lock') != '' }}"}]
+        setup = [s for s in steps if s.get("uses", "").startswith("astral-sh/setup-uv@")]
+        assert len(setup) == 1 and "enable-cache" not in setup[0]["with"], "the default: no cache on tag pushes"
+        assert all(s["run"].startswith("uv run --no-sync ") for s in steps[steps.index(installs[0]) + 1 :])
