@@ -47,6 +47,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         answer(session, "One-line summary", ENTER)
         answer(session, "Author name", CLEAR_LINE + "Siân Ó Briain" + ENTER)
         answer(session, "Author e-mail", CLEAR_LINE + "sian@example.net" + ENTER)
+        answer(session, "Who holds the copyright", CLEAR_LINE + "Met Office Labs Ltd" + ENTER)
         answer(session, "License of the package", DOWN + ENTER)  # MIT
         answer(session, "Oldest Python", ENTER)
         answer(session, "First version", CLEAR_LINE + "v1.0.0" + ENTER)
@@ -59,7 +60,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         session.send(CLEAR_LINE + "europe-west2" + ENTER)
         answer(session, "Artifact Registry Python repository ID", ENTER)
         answer(session, "How GitHub Actions authenticates", DOWN + ENTER)  # service account key
-        answer(session, "ID of the service account", ENTER)
+        answer(session, "publishing service account", ENTER)
         answer(session, "Add a weekly workflow that updates this project", ENTER)  # default: no
         session.expect(pexpect.EOF, timeout=120)
     finally:
