@@ -57,7 +57,7 @@ def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: Upda
     message = result.stdout[result.stdout.index("gar-template: this update changed answers") :]
     changes = [line.strip() for line in message.splitlines() if " -> " in line]
     assert changes == ["gcp_location: us-central1 -> europe-west1 (the location of the Artifact Registry repository)"]
-    commands = [line.strip() for line in message.splitlines() if line.startswith("  bash ")]
+    commands = [line.strip() for line in message.splitlines() if line.startswith("  python3 ")]
     assert commands == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
     # The dry run, as printed, plans the repository in the new location.
     dry_run = run(*shlex.split(commands[0]), cwd=project)
