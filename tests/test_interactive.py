@@ -58,6 +58,7 @@ def test_interactive_copy_with_a_corrected_answer(tmp_path: Path, shared_venv: V
         answer(session, "Artifact Registry Python repository ID", ENTER)
         answer(session, "How GitHub Actions authenticates", DOWN + ENTER)  # service account key
         answer(session, "ID of the service account", ENTER)
+        answer(session, "Will this package depend on other private packages", ENTER)  # no
         session.expect(pexpect.EOF, timeout=120)
     finally:
         session.close()
