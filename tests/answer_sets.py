@@ -2,9 +2,9 @@
 
 Each set is passed to Copier as `--data`-style answers on top of the template's defaults. Together
 they cover both publish_auth modes, every python_min_version and license choice, names with
-hyphens, dots and digits, non-ASCII authors,
-unusual but valid versions and locations, and internal dependencies in both modes. Package
-and distribution names differ between sets so that all of them can share one virtualenv.
+hyphens, dots and digits, non-ASCII authors, unusual but valid versions and locations, and internal
+dependencies in both modes. Package and distribution names differ between sets so that all of them
+can share one virtualenv.
 """
 
 from __future__ import annotations

@@ -301,29 +301,13 @@ def pip_env(consumer: Consumer, venv_bin: Path) -> dict[str, str]:
     return env
 
 
-def test_pip_route_installs_through_one_index(consumer: Consumer, indexes: Indexes) -> None:
-    venv_bin = fresh_venv(consumer.path.parent / "venv")
-    command = block_with(consumer.section, "bash", "pip install --index-url")
-    assert command.count(consumer.virtual_url) == 1 and "--extra-index-url" not in command
-    local = indexes.virtual.authenticated_simple_url
-    installed = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command.replace(consumer.virtual_url, local)],
-        cwd=consumer.path,
-        env=pip_env(consumer, venv_bin),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    consumer.check_installed(venv_bin / "python")
-    tested = run(venv_bin / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=consumer.path)
-    assert re.search(r"^\d+ passed", tested, re.MULTILINE), tested
-
-
-def test_workflow_install_step_installs_the_dependencies_with_a_local_token(
+def test_workflow_install_step_and_readme_pip_command_install_through_one_index(
     consumer: Consumer, indexes: Indexes
 ) -> None:
+    """Both pip routes, in one fresh virtualenv (as setup-python gives): the workflow's install step
+    with a local token, then, with A and the public package removed again, the README's command."""
     venv_bin = fresh_venv(consumer.path.parent / "venv")
+    env = pip_env(consumer, venv_bin)
     workflow = workflow_steps.load(consumer.path / ".github/workflows/test.yml")
     installed = workflow_steps.run_step(
         workflow,
@@ -334,10 +318,35 @@ def test_workflow_install_step_installs_the_dependencies_with_a_local_token(
             "PIP_INDEX_URL": indexes.virtual.authenticated_simple_url,
             "UV_INDEX_ARTIFACT_REGISTRY_PASSWORD": indexes.private.token,
         },
-        path=pip_env(consumer, venv_bin)["PATH"],
+        path=env["PATH"],
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     consumer.check_installed(venv_bin / "python")
+
+    internal = str(indexes.internal.answers["distribution_name"])
+    run(venv_bin / "python", "-m", "pip", "uninstall", "--quiet", "--yes", internal, PUBLIC_DEPENDENCY[0])
+    command = block_with(consumer.section, "bash", "pip install --index-url")
+    assert command.count(consumer.virtual_url) == 1 and "--extra-index-url" not in command
+    installed = subprocess.run(
+        [
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c",
+            command.replace(consumer.virtual_url, indexes.virtual.authenticated_simple_url),
+        ],
+        cwd=consumer.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    consumer.check_installed(venv_bin / "python")
+    tested = run(venv_bin / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=consumer.path)
+    assert re.search(r"^\d+ passed", tested, re.MULTILINE), tested
 
 
 # --- The rendered files, for every answer set ----------------------------------------------------

@@ -198,3 +198,19 @@ def test_non_interactive_cli_fails_naming_the_question_and_leaves_nothing(tmp_pa
     assert result.returncode != 0
     assert re.search(rf"\b{key}", result.stderr)
     assert not destination.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("gh", "service account ID"), ("Reader", "service account ID"), ("github-publisher", "must differ")],
+)
+def test_reader_account_is_refused_when_malformed_or_the_publishers(
+    template: Path, tmp_path: Path, value: str, rule: str
+) -> None:
+    """Asked only with internal_dependencies; its key may sit in Dependabot, so it must not publish."""
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError) as error:
+        data = {"internal_dependencies": True, "gcp_reader_service_account": value}
+        copy_with(template, destination, data, skip_tasks=True)
+    assert "gcp_reader_service_account" in str(error.value) and rule in str(error.value)
+    assert not destination.exists()
