@@ -2,9 +2,9 @@
 
 Each set is passed to Copier as `--data`-style answers on top of the template's defaults. Together
 they cover both publish_auth modes, every python_min_version and license choice, names with
-hyphens, dots and digits, non-ASCII authors and unusual but valid versions and locations, and
-the opt-in template-update workflow. Package
-and distribution names differ between sets so that all of them can share one virtualenv.
+hyphens, dots and digits, non-ASCII authors, unusual but valid versions and locations, internal
+dependencies in both modes and the opt-in template-update workflow. Package and distribution names
+differ between sets so that all of them can share one virtualenv.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "gcp_service_account": "ledger-publisher",
         "github_repository": "Fin-Org/ledger_sync",
         "template_updates": True,
+        "internal_dependencies": True,  # the reader account's key in CI
     },
     "non-ascii-author": {
         "project_name": "Zoë's Toolkit",
@@ -77,6 +78,17 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
         "license": "Apache-2.0",
         "gcp_project_id": "edge-cache-prod",
         "gcp_project_number": "987654321",
+    },
+    # Depends on other internal packages (tests/test_dependencies.py installs it), read through
+    # workload identity with its own reader account.
+    "internal-deps-wif": {
+        "project_name": "Orders Client",
+        "internal_dependencies": True,
+        "gcp_reader_service_account": "ci-package-reader",
+        "github_repository": "shop-org/orders-client",
+        "gcp_project_id": "shop-packages",
+        "gcp_project_number": "555666777888",
+        "gcp_location": "europe-west1",
     },
 }
 

@@ -28,6 +28,7 @@ class PackageIndex:
     port: int
     token: str
     packages: Path
+    log: Path
 
     @property
     def upload_url(self) -> str:
@@ -49,20 +50,29 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_index(root: Path, authenticate: str = "update,download,list") -> Iterator[PackageIndex]:
+def running_index(
+    root: Path,
+    authenticate: str = "update,download,list",
+    *,
+    packages: Path | None = None,
+    fallback: str | None = None,
+) -> Iterator[PackageIndex]:
     """Start pypiserver, wait until it answers, and always stop it.
 
     `authenticate` lists the actions that need the token; "update" alone leaves reading public.
+    `packages` serves another index's directory; `fallback` redirects a request for a name that is
+    not there to that index's /simple/ URL. The log records every request.
     """
-    packages = root / "packages"
-    packages.mkdir(parents=True)
+    if packages is None:
+        packages = root / "packages"
+        packages.mkdir(parents=True)
     token = secrets.token_urlsafe(24)
     # Apache's {SHA} htpasswd format, which pypiserver's passlib reads; written with the standard
     # library because importing passlib here warns about the deprecated crypt module.
     digest = base64.b64encode(hashlib.sha1(token.encode()).digest()).decode()
     (root / "htpasswd").write_text(f"{USER}:{{SHA}}{digest}\n")
-    index = PackageIndex(port=free_port(), token=token, packages=packages)
-    log = (root / "pypiserver.log").open("w")
+    index = PackageIndex(port=free_port(), token=token, packages=packages, log=root / "pypiserver.log")
+    log = index.log.open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -77,7 +87,7 @@ def running_index(root: Path, authenticate: str = "update,download,list") -> Ite
             str(root / "htpasswd"),
             "--authenticate",
             authenticate,
-            "--disable-fallback",
+            *(["--fallback-url", fallback] if fallback else ["--disable-fallback"]),
             str(packages),
         ],
         stdout=log,
@@ -91,7 +101,7 @@ def running_index(root: Path, authenticate: str = "update,download,list") -> Ite
                     break
             except (urllib.error.URLError, ConnectionError):
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"pypiserver did not start: {(root / 'pypiserver.log').read_text()}") from None
+                    raise RuntimeError(f"pypiserver did not start: {index.log.read_text()}") from None
                 time.sleep(0.1)
         yield index
     finally:

@@ -62,6 +62,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         answer(session, "How GitHub Actions authenticates", DOWN + ENTER)  # service account key
         answer(session, "publishing service account", ENTER)
         answer(session, "Add a weekly workflow that updates this project", ENTER)  # default: no
+        answer(session, "Will this package depend on other private packages", ENTER)  # no
         session.expect(pexpect.EOF, timeout=120)
     finally:
         session.close()

@@ -231,3 +231,19 @@ def test_non_interactive_cli_accepts_an_unlisted_location_once_confirmed(tmp_pat
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert (answers["gcp_location"], answers["gcp_location_unlisted_ok"]) == ("europe-west99", True)
     assert "europe-west99-python.pkg.dev" in (destination / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("gh", "account ID"), ("Reader", "account ID"), ("publish-my-package", "must differ")],
+)
+def test_reader_account_is_refused_when_malformed_or_the_publishers(
+    template: Path, tmp_path: Path, value: str, rule: str
+) -> None:
+    """Asked only with internal_dependencies; its key may sit in Dependabot, so it must not publish."""
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError) as error:
+        data = {"internal_dependencies": True, "gcp_reader_service_account": value}
+        copy_with(template, destination, data, skip_tasks=True)
+    assert "gcp_reader_service_account" in str(error.value) and rule in str(error.value)
+    assert not destination.exists()

@@ -45,7 +45,9 @@ def run_step(
     """
     found = step(workflow, job, name)
     assert workflow["defaults"]["run"]["shell"] == "bash"
-    env = {"PATH": path, "HOME": os.environ["HOME"], "RUNNER_TEMP": str(cwd), **(runner or {})}
+    # A runner trusts the usual certificate authorities: this machine's, where it names its own.
+    trust = {k: v for k, v in os.environ.items() if k in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    env = {"PATH": path, "HOME": os.environ["HOME"], "RUNNER_TEMP": str(cwd), **trust, **(runner or {})}
     env.update({k: str(v) for k, v in workflow.get("env", {}).items()})
     for key, value in found.get("env", {}).items():
         if EXPRESSION.search(str(value)):
