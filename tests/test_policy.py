@@ -130,3 +130,32 @@ def test_a_second_package_of_the_organisation_publishes_and_the_first_still_does
     assert {k: v for k, v in after.items() if k != "calls"} == {k: v for k, v in before.items() if k != "calls"}
     assert publishers(cloud, release(*FIRST)) == {account("my-package")}
     assert publishers(cloud, release(*SECOND)) == {account("second-package")}
+
+
+@pytest.mark.parametrize("answer_set", ["internal-deps-wif", "key-apache"])
+def test_the_ci_reader_may_read_from_any_branch_and_never_write(generate, answer_set: str, tmp_path: Path) -> None:
+    project = generate(answer_set)
+    answers = project.answers
+    project_id, location, repository = answers["gcp_project_id"], answers["gcp_location"], answers["gcp_repository"]
+    github = str(answers["github_repository"])
+    cloud = StandIns(tmp_path)
+    cloud.add_project(str(project_id), "555666777888")
+    cloud.add_github_repository(github, "3000001", "4000001")
+    ran = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=project.path, TMPDIR=str(tmp_path))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    state = cloud.gcloud()
+    reader = f"{answers['gcp_reader_service_account']}@{project_id}.iam.gserviceaccount.com"
+    for name in (repository, "pypi-remote", f"{repository}-all"):
+        iam = state["repositories"][f"{project_id}/{location}/{name}"]["iam"]
+        assert f"serviceAccount:{reader}" in iam["roles/artifactregistry.reader"], name
+        assert f"serviceAccount:{reader}" not in iam.get("roles/artifactregistry.writer", []), name
+    if answers["publish_auth"] != "workload_identity":
+        secrets = cloud.gh()["repositories"][github]["secrets"]
+        assert set(secrets["repository"]) == {"ARTIFACT_REGISTRY_READER_KEY"}, "the reader's key, never the publisher's"
+        return
+    pool, provider = answers["gcp_workload_identity_pool"], answers["gcp_workload_identity_provider"]
+    branch = github_claims(github, "3000001", "4000001", ref="refs/heads/feature")
+    assert accounts_usable(state, str(project_id), str(pool), str(provider), branch) == {reader}
+    assert reader not in writers(state, str(project_id), str(location), str(repository))
+    other = github_claims(f"{github.split('/')[0]}/other", "3000099", "4000001", ref="refs/heads/main")
+    assert accounts_usable(state, str(project_id), str(pool), str(provider), other) == set()
