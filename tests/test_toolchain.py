@@ -175,7 +175,7 @@ def test_ci_uv_steps_take_uv_locked_from_the_lockfile(project: Generated) -> Non
     for job in ("lint", "test"):
         steps = workflow["jobs"][job]["steps"]
         installs = [s for s in steps if s.get("run", "").startswith("uv sync")]
-        assert [s["env"] for s in installs] == [{"UV_LOCKED": "${{ hashFiles('uv.lock') != '' }}"}]
+        assert [s["env"]["UV_LOCKED"] for s in installs] == ["${{ hashFiles('uv.lock') != '' }}"]
         setup = [s for s in steps if s.get("uses", "").startswith("astral-sh/setup-uv@")]
         assert len(setup) == 1 and "enable-cache" not in setup[0]["with"], "the default: no cache on tag pushes"
         assert all(s["run"].startswith("uv run --no-sync ") for s in steps[steps.index(installs[0]) + 1 :])
