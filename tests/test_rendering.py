@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 from answer_sets import DISTINCTIVE_DEFAULTS
-from helpers import COMPUTED, QUESTIONS, TEMPLATE_DEFAULTS, Generated
+from helpers import COMPUTED, QUESTIONS, TEMPLATE_DEFAULTS, TEMPLATE_ROOT, Generated
 
 # GitHub's own expressions, ${{ ... }}, are meant to stay in the workflows.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -149,3 +149,17 @@ def test_ci_matrix_starts_at_the_minimum_python(project: Generated) -> None:
 def test_names_are_derived_from_the_project_name(generate, answer_set: str, distribution: str, package: str) -> None:
     answers = generate(answer_set).answers
     assert (answers["distribution_name"], answers["package_name"]) == (distribution, package)
+
+
+COPIER_UPDATE_WITH_OPTIONS = re.compile(r"copier update(?: -[^`\n]*)")
+
+
+def test_every_copier_update_command_carries_trust(project: Generated) -> None:
+    """The template has a task and a migration: Copier refuses an update without --trust (exit 4)."""
+    sources = [
+        (path.relative_to(project.path).as_posix(), path.read_text(encoding="utf-8")) for path in project.files()
+    ]
+    sources.append(("copier.yml", (TEMPLATE_ROOT / "copier.yml").read_text()))
+    for name, text in sources:
+        for command in COPIER_UPDATE_WITH_OPTIONS.findall(text):
+            assert "--trust" in command, f"{name}: {command}"
