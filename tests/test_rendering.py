@@ -85,11 +85,14 @@ def test_license_file_follows_the_answer(project: Generated) -> None:
         "MIT": "MIT License",
         "BSD-3-Clause": "BSD 3-Clause License",
         "Apache-2.0": "Apache License",
-        "Proprietary": f"Copyright (c) {project.answers['author_name']}. All rights reserved.",
+        "Proprietary": f"Copyright (c) {project.answers['copyright_holder']}. All rights reserved.",
     }[str(project.answers["license"])]
     assert text.strip().splitlines()[0].strip() == first_line
+    holder, author = str(project.answers["copyright_holder"]), str(project.answers["author_name"])
+    assert project.answers["copyright_holder"] == project.given.get("copyright_holder", author)
     if project.answers["license"] != "Apache-2.0":
-        assert str(project.answers["author_name"]) in text
+        assert f"Copyright (c) {holder}" in text
+        assert holder == author or author not in text, "the holder, not the author, owns the copyright"
 
 
 def test_answers_file_records_every_answer(project: Generated) -> None:
