@@ -114,6 +114,16 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def overlapping_edit(project: Path) -> None:
+    """The owner rewrites the very place the template changes after v0.1.0."""
+    edit(
+        project / "README.md",
+        "## Versions come from git tags\n",
+        "## Versions come from git tags\n\nOwner's own line.\n",
+    )
+    commit(project, "Owner edits the same place", "--all")
+
+
 @dataclass
 class UpdateSetup:
     """A tagged template clone (v0.1.0, then a change tagged v0.2.0) and a project copied at v0.1.0."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import workflow_steps
-from helpers import UpdateSetup, commit, copier_cli, edit, git, pinned_requirements, run
+from helpers import UpdateSetup, copier_cli, git, overlapping_edit, pinned_requirements, run
 
 FAKE_GH = Path(__file__).with_name("fake_gh.py")
 WORKFLOW = ".github/workflows/template-update.yml"
@@ -213,12 +213,7 @@ def test_an_overlapping_owner_edit_fails_the_job_and_names_the_file(
     update_setup: UpdateSetup, runner_path: str, tmp_path: Path
 ) -> None:
     project = update_setup.fresh_project(tmp_path / "project")
-    edit(
-        project / "README.md",
-        "## Versions come from git tags\n",
-        "## Versions come from git tags\n\nOwner's own line.\n",
-    )
-    commit(project, "Owner edits the place the template changes", "--all")
+    overlapping_edit(project)
     job = Run(bare(project, tmp_path / "origin.git"), tmp_path, runner_path, tmp_path / "gh.json")
     failed = job.update()
     assert failed.returncode != 0

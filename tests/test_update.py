@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import TEMPLATE_ROOT, UpdateSetup, commit, copier_cli, edit, git, run
+from helpers import TEMPLATE_ROOT, UpdateSetup, commit, copier_cli, edit, git, overlapping_edit, run
 
 
 def files_with(project: Path, text: str) -> list[str]:
@@ -71,16 +71,6 @@ def test_an_update_that_changes_no_google_cloud_answer_says_nothing_about_it(
     result = copier_cli("update", "--trust", "--defaults", "--data", "description=Now with ledgers.", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "setup_gcp.py" not in result.stdout + result.stderr
-
-
-def overlapping_edit(project: Path) -> None:
-    """The owner rewrites the very place the template changes after v0.1.0."""
-    edit(
-        project / "README.md",
-        "## Versions come from git tags\n",
-        "## Versions come from git tags\n\nOwner's own line.\n",
-    )
-    commit(project, "Owner edits the same place", "--all")
 
 
 def test_overlapping_edits_fail_the_update_and_name_the_file_with_nothing_lost(
