@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import copier_answers
-import jinja2
 
 
 def git(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,23 +45,33 @@ def fail(step: str, result: subprocess.CompletedProcess[str]) -> int:
     return 1
 
 
+# The only Jinja in template/'s file names: an answer, or a name kept only when an answer is true.
+# Read with two patterns rather than Jinja itself: importing jinja2 would double this task's time.
+CONDITIONAL_NAME = re.compile(r"\{% if (\w+) %\}(.*?)\{% endif %\}")
+ANSWER_IN_NAME = re.compile(r"\{\{ ([\w.]+) \}\}")
+
+
+def rendered_name(part: str, context: dict[str, Any]) -> str:
+    """A file name rendered as Copier renders it; a name that renders empty is not created."""
+    part = CONDITIONAL_NAME.sub(lambda m: m.group(2) if context.get(m.group(1)) else "", part)
+    part = ANSWER_IN_NAME.sub(lambda m: str(context[m.group(1)]), part)
+    if "{" in part or "%}" in part:
+        raise SystemExit(f"gar-template: the file name {part!r} holds Jinja this task cannot read")
+    return part
+
+
 def rendered_files(template: Path, answers: dict[str, Any], answers_file: str) -> list[str]:
     """The project paths the template renders: the names in template/ rendered with the answers.
 
-    Rendered as Copier renders them: a name that renders empty (`{% if x %}name{% endif %}`) is
-    not created, and the `.jinja` suffix goes.
+    A name that renders empty (`{% if x %}name{% endif %}`) is not created, and `.jinja` goes.
     """
-    names = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    context = {**answers, "_copier_conf": {"answers_file": answers_file}}
+    context = {**answers, "_copier_conf.answers_file": answers_file}
     template_dir = template / "template"  # copier.yml's _subdirectory
     found = []
     for path in template_dir.rglob("*"):
         if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
             continue
-        parts = [
-            names.from_string(part).render(context) if "{" in part else part
-            for part in path.relative_to(template_dir).parts
-        ]
+        parts = [rendered_name(part, context) for part in path.relative_to(template_dir).parts]
         if all(parts):
             found.append("/".join(parts).removesuffix(".jinja"))
     return sorted(found)
