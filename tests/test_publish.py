@@ -254,3 +254,32 @@ def test_the_publish_job_installs_its_tool_from_hashes_before_the_token(generate
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert run(venv / "bin" / "uv", "--version").startswith(f"uv {pinned_requirements()['uv'].split('==')[1]}")
+
+
+def test_the_readme_pip_command_installs_the_release_with_its_public_dependency(
+    published: tuple[Release, str], indexes, tmp_path: Path
+) -> None:
+    """As printed in "Install from Artifact Registry", through a stand-in for the virtual repository:
+    the private index's files first, the public index for everything else."""
+    release, version = published
+    private, public = indexes
+    readme = (release.project.path / "README.md").read_text()
+    section = readme[readme.index("## Install from Artifact Registry") :]
+    command = next(line for line in section.splitlines() if line.startswith("pip install --index-url"))
+    answers = release.project.answers
+    virtual = f"https://{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_repository']}-all/simple/"
+    assert command == f"pip install --index-url {virtual} {answers['distribution_name']}"
+    (tmp_path / "virtual").mkdir()
+    with running_index(tmp_path / "virtual", packages=private.packages, fallback=public.simple_url) as stand_in:
+        venv_dir = tmp_path / "venv"
+        run(sys.executable, "-m", "venv", venv_dir)
+        env = {**os.environ, "PATH": f"{venv_dir / 'bin'}{os.pathsep}{os.environ['PATH']}", "PIP_FIND_LINKS": ""}
+        command = command.replace(virtual, stand_in.authenticated_simple_url) + f"=={version}"
+        installed = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, check=False)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+    shown = run(
+        venv_dir / "bin/python",
+        "-c",
+        f"import {answers['package_name']}, {PUBLIC_DEPENDENCY} as d; print({answers['package_name']}.__version__)",
+    )
+    assert shown.strip() == version
