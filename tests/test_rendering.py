@@ -124,7 +124,8 @@ def test_computed_values_reach_the_files(project: Generated) -> None:
     answers = project.answers
     host = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_repository']}"
     readme = (project.path / "README.md").read_text(encoding="utf-8")
-    assert f"pip install --index-url https://{host}/simple/ {answers['distribution_name']}\n" in readme
+    assert f"`https://{host}/simple/`" in readme  # index_url
+    assert f"pip install --index-url https://{host}-all/simple/ {answers['distribution_name']}\n" in readme
     assert f"--repository-url https://{host}/ " in readme
     workload_identity = answers["publish_auth"] == "workload_identity"
     assert ("workload identity pool" in readme) == workload_identity
