@@ -50,7 +50,7 @@ def attempt(
 
 
 def tool(name: str, *args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """A command-line tool installed next to this interpreter (ruff, zizmor, shellcheck...)."""
+    """A command-line tool installed next to this interpreter (ruff, zizmor, check-jsonschema...)."""
     return attempt(BIN / name, *args, cwd=cwd)
 
 
