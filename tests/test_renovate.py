@@ -1,8 +1,8 @@
 """The Renovate configuration the generated README shows, checked by Renovate's own schema and validator.
 
-Renovate is an npm package of some 600 modules: it is not installed by requirements-dev.txt, and
-this test never installs it itself (that would add half a minute and the npm registry to every
-run). It uses an installation at RENOVATE_HOME and skips, saying how to make one, without it.
+Renovate is an npm package of some 600 modules, so it is not in requirements-dev.txt: .ci/run
+installs it with INSTALL where npm is available, and this test uses that installation at
+RENOVATE_HOME, skipping (and saying how to make one) without it.
 """
 
 from __future__ import annotations
