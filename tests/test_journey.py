@@ -76,8 +76,14 @@ def run_job_step(workflow: dict, checkout: Path, job: str, name: str, runner: di
     )
 
 
-def publish_from_origin(origin: Path, tag: str, workdir: Path, index, runner: dict[str, str]) -> str:
-    """What the publish workflow does on GitHub for a pushed tag: check, build, upload, verify."""
+def publish_from_origin(
+    origin: Path, tag: str, workdir: Path, index, runner: dict[str, str], *, interrupted: bool = False
+) -> str:
+    """What the publish workflow does on GitHub for a pushed tag: check, build, upload, verify.
+
+    `interrupted`: the first upload stops after the wheel, and the job is re-run, as the failure
+    job tells a user to do.
+    """
     checkout = workdir / f"runner-{tag}"
     run("git", "clone", "--quiet", "--branch", tag, origin, checkout)
     workflow = workflow_steps.load(checkout / ".github/workflows/publish.yml")
@@ -96,18 +102,28 @@ def publish_from_origin(origin: Path, tag: str, workdir: Path, index, runner: di
     checked = run_job_step(workflow, checkout, "build", "Check the files and their version", runner, TAG=tag)
     assert checked.returncode == 0, checked.stderr
     version = dict(line.split("=", 1) for line in (checkout / "github-output").read_text().splitlines())["version"]
-    uploaded = run_job_step(
-        workflow,
-        checkout,
-        "publish",
-        "Upload to Artifact Registry",
-        runner,
-        UV_PUBLISH_URL=index.upload_url,
-        UV_PUBLISH_CHECK_URL=index.authenticated_simple_url,
-        UV_PUBLISH_PASSWORD=index.token,
-        VERSION=version,
-    )
+
+    def upload():
+        return run_job_step(
+            workflow,
+            checkout,
+            "publish",
+            "Upload to Artifact Registry",
+            runner,
+            UV_PUBLISH_URL=index.upload_url,
+            UV_PUBLISH_CHECK_URL=index.authenticated_simple_url,
+            UV_PUBLISH_PASSWORD=index.token,
+            VERSION=version,
+        )
+
+    if interrupted:
+        sdist = next((checkout / "dist").glob("*.tar.gz"))
+        held_back = sdist.rename(workdir / sdist.name)
+        assert upload().returncode == 0
+        held_back.rename(sdist)
+    uploaded = upload()
     assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    assert ("already exists, skipping" in uploaded.stdout) == interrupted
     verified = run_job_step(
         workflow,
         checkout,
@@ -194,7 +210,8 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
             next(line for line in readme if line.startswith(start)) for start in ("git tag -a v", "git push origin v")
         ):
             user.sh(command.split("#")[0].replace("1.2.3", "0.2.0"), project)
-        assert publish_from_origin(origin, "v0.2.0", tmp_path, index, GITHUB_IDS) == "0.2.0"
+        # Its upload stops after the wheel; the re-run completes it.
+        assert publish_from_origin(origin, "v0.2.0", tmp_path, index, GITHUB_IDS, interrupted=True) == "0.2.0"
         assert sorted(p.name for p in index.packages.iterdir()) == [
             "ledger_sync-0.1.0-py3-none-any.whl",
             "ledger_sync-0.1.0.tar.gz",
