@@ -34,7 +34,11 @@ GCP_RESOURCES = {
     "gcp_service_account": "the service account that publishes, and its writer role on the repository",
     "gcp_workload_identity_pool": "the workload identity pool",
     "gcp_workload_identity_provider": "the workload identity provider",
-    "github_repository": "the repository that the provider's condition and the service account's binding admit",
+    "github_repository": "the repository whose numeric ids the setup looks up and records",
+    "github_repository_id": "the repository id whose tag releases may act as the service account",
+    "github_owner_id": "the owner id the workload identity provider admits",
+    "internal_dependencies": "the read-only account CI uses, and the PyPI remote and virtual repositories",
+    "gcp_reader_service_account": "the read-only account CI uses for internal dependencies",
 }
 
 MARKERS = (b"<<<<<<<", b">>>>>>>")
