@@ -41,6 +41,9 @@ GCP_RESOURCES = {
     "gcp_reader_service_account": "the read-only account CI uses for internal dependencies",
 }
 
+# Answers that scripts/setup_gcp.py finds and prints the command to record.
+RECORDED_BY_SETUP = {"github_repository_id", "github_owner_id"}
+
 MARKERS = (b"<<<<<<<", b">>>>>>>")
 
 
@@ -51,7 +54,12 @@ def git(*args: str, stdin: bytes | None = None) -> bytes:
 def report_gcp_changes(previous: dict[str, Any], current: dict[str, Any]) -> None:
     if not previous:
         return
-    changed = [key for key in GCP_RESOURCES if previous.get(key) != current.get(key)]
+    # Recording what the setup found (the ids were empty) asks for no second setup.
+    changed = [
+        key
+        for key in GCP_RESOURCES
+        if previous.get(key) != current.get(key) and (key not in RECORDED_BY_SETUP or previous.get(key))
+    ]
     if not changed:
         return
     print("gar-template: this update changed answers that Google Cloud resources are named after:")

@@ -188,6 +188,7 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     record = next(line.strip() for line in setup.splitlines() if line.strip().startswith("copier update"))
     recorded = user.sh(record, project)
     assert "Keeping template version" in recorded.stdout + recorded.stderr, "recording never upgrades the template"
+    assert "Run the Google Cloud setup again" not in recorded.stdout, "recording what setup found needs no re-run"
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["gcp_project_number"], answers["github_repository_id"]) == ("555555555555", "1000001")
     user.sh(commands[5], project)
