@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
 from helpers import BIN, TEMPLATE_ROOT, Generated, git, run, tool
 
 
@@ -59,3 +60,17 @@ def test_readme_quickstart_runs_as_printed(tmp_path: Path) -> None:
     (checkout / ".venv").symlink_to(BIN.parent)  # the environment the install command creates
     run("bash", "-c", copy, cwd=checkout)
     assert git(tmp_path / "my-package", "tag", "--points-at", "HEAD") == "v0.1.0"
+
+
+def test_the_readme_documents_every_question() -> None:
+    """Each asked question has a row in README.md's Questions table, and one in "What is validated"
+    when it has a rule (a pair such as `gcp_workload_identity_pool`, `_provider` shares a row)."""
+    readme = (TEMPLATE_ROOT / "README.md").read_text()
+    questions, validated = readme.split("## Questions\n", 1)[1].split("\n## ", 1)[0].split("### What is validated", 1)
+    spec = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    for key, question in spec.items():
+        if key.startswith("_") or not isinstance(question, dict) or question.get("when") is False:
+            continue
+        assert f"`{key}`" in questions, f"{key} is missing from the Questions table"
+        if "validator" in question or "choices" in question:
+            assert f"`{key}`" in validated or f"`_{key.rsplit('_', 1)[1]}`" in validated, key
