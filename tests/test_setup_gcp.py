@@ -334,3 +334,36 @@ def test_real_gcloud_accepts_every_command(generate, tmp_path: Path) -> None:
         ]
         result = subprocess.run(["gcloud", *command], env=env, capture_output=True, text=True, timeout=60, check=False)
         assert "You do not currently have an active account selected" in result.stderr, (command, result.stderr)
+
+
+def test_without_gh_the_printed_commands_store_the_key_and_rotation_retires_the_old_one(
+    generate, tmp_path: Path
+) -> None:
+    """Key mode for someone without the GitHub CLI: the script prints the GitHub side; run as
+    printed once gh is there, they create the environment and store the key, and the key file goes."""
+    project = generate("explicit-names-rc")
+
+    def printed(output: str, *starts: str) -> list[str]:
+        starts = (*starts, "base64 ", "rm -r ", "python3 scripts/setup_gcp.py --retire")
+        return [line.strip() for line in output.splitlines() if line.strip().startswith(starts)]
+
+    cloud = stand_ins(project, tmp_path, gh=False)
+    commands = printed(setup(project, cloud).stdout, "echo ", "gh api ")
+    StandIns(tmp_path)  # the same Google Cloud and GitHub, now with gh on PATH
+    for command in commands:
+        assert cloud.run("bash", "-c", command, cwd=project.path).returncode == 0, command
+    repository = cloud.gh()["repositories"][project.answers["github_repository"]]
+    assert repository["environments"]["artifact-registry"]["policies"] == [{"name": "v*", "type": "tag"}]
+    assert list(repository["secrets"]["environment:artifact-registry"]) == ["GOOGLE_CREDENTIALS"]
+    assert list(tmp_path.glob("setup-gcp-key-*")) == []
+
+    (cloud.bin / "gh").unlink()
+    account = f"{project.answers['gcp_service_account']}@my-gcp-project.iam.gserviceaccount.com"
+    first = [k["id"] for k in cloud.gcloud()["service_accounts"][account]["keys"]]
+    commands = printed(setup(project, cloud, "--new-key").stdout)  # the environment exists now
+    StandIns(tmp_path)
+    new = [k["id"] for k in cloud.gcloud()["service_accounts"][account]["keys"] if k["id"] not in first]
+    for command in commands:
+        ran = cloud.run("bash", "-c", command.replace("NEW_KEY_ID", new[0]), cwd=project.path)
+        assert ran.returncode == 0, (command, ran.stdout, ran.stderr)
+    assert [k["id"] for k in cloud.gcloud()["service_accounts"][account]["keys"]] == new
