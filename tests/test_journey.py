@@ -63,8 +63,6 @@ class User:
 
 def run_job_step(workflow: dict, checkout: Path, job: str, name: str, runner: dict[str, str], **local: str):
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    output = checkout / "github-output"
-    output.touch()
     return workflow_steps.run_step(
         workflow,
         job,
@@ -72,7 +70,7 @@ def run_job_step(workflow: dict, checkout: Path, job: str, name: str, runner: di
         cwd=checkout,
         local=local,
         path=path,
-        runner={"GITHUB_OUTPUT": str(output), "UV_CACHE_DIR": str(checkout.parent / "uv-cache"), **runner},
+        runner={"UV_CACHE_DIR": str(checkout.parent / "uv-cache"), **runner},
     )
 
 
@@ -101,7 +99,7 @@ def publish_from_origin(
         assert built.returncode == 0, built.stderr
     checked = run_job_step(workflow, checkout, "build", "Check the files and their version", runner, TAG=tag)
     assert checked.returncode == 0, checked.stderr
-    version = dict(line.split("=", 1) for line in (checkout / "github-output").read_text().splitlines())["version"]
+    version = workflow_steps.outputs(checkout)["version"]
 
     def upload():
         return run_job_step(

@@ -80,8 +80,6 @@ class Release:
     def step(
         self, job: str, name: str, runner: dict[str, str] | None = None, **local: str
     ) -> subprocess.CompletedProcess[str]:
-        output = self.checkout / "github-output"
-        output.touch()
         return workflow_steps.run_step(
             self.workflow,
             job,
@@ -89,7 +87,7 @@ class Release:
             cwd=self.checkout,
             local=local,
             path=self.path,
-            runner={"GITHUB_OUTPUT": str(output), "UV_CACHE_DIR": str(self.workdir / "uv-cache"), **(runner or {})},
+            runner={"UV_CACHE_DIR": str(self.workdir / "uv-cache"), **(runner or {})},
         )
 
     def upload(self, index: PackageIndex, version: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -118,8 +116,7 @@ class Release:
         assert built.returncode == 0, built.stderr
         checked = self.step("build", "Check the files and their version", TAG=self.tag)
         assert checked.returncode == 0, checked.stdout + checked.stderr
-        outputs = dict(line.split("=", 1) for line in (self.checkout / "github-output").read_text().splitlines())
-        return outputs["version"]
+        return workflow_steps.outputs(self.checkout)["version"]
 
 
 @pytest.fixture(params=sorted(AUTH_MODES), scope="module")

@@ -29,6 +29,15 @@ def step(workflow: dict[str, Any], job: str, name: str) -> dict[str, Any]:
     return matches[0]
 
 
+OUTPUT_FILE = "github-output"
+
+
+def outputs(runner_temp: Path) -> dict[str, str]:
+    """The `name=value` lines that steps run in `runner_temp` wrote to $GITHUB_OUTPUT."""
+    lines = (runner_temp / OUTPUT_FILE).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
 def run_step(
     workflow: dict[str, Any],
     job: str,
@@ -41,13 +50,17 @@ def run_step(
 ) -> subprocess.CompletedProcess[str]:
     """Run one step; `local` replaces the step env's GitHub expressions, by variable name.
 
-    `runner` holds what the runner itself provides, such as GITHUB_OUTPUT.
+    `runner` holds what the runner itself provides; GITHUB_OUTPUT defaults to a file in
+    RUNNER_TEMP (the working directory unless given), which `outputs` reads back.
     """
     found = step(workflow, job, name)
     assert workflow["defaults"]["run"]["shell"] == "bash"
     # A runner trusts the usual certificate authorities: this machine's, where it names its own.
     trust = {k: v for k, v in os.environ.items() if k in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
     env = {"PATH": path, "HOME": os.environ["HOME"], "RUNNER_TEMP": str(cwd), **trust, **(runner or {})}
+    if "GITHUB_OUTPUT" not in env:
+        env["GITHUB_OUTPUT"] = str(Path(env["RUNNER_TEMP"]) / OUTPUT_FILE)
+    Path(env["GITHUB_OUTPUT"]).touch()
     env.update({k: str(v) for k, v in workflow.get("env", {}).items()})
     for key, value in found.get("env", {}).items():
         if EXPRESSION.search(str(value)):
