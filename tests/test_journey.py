@@ -47,17 +47,10 @@ class User:
         # A user with a git identity of their own; the stand-ins answer for Google and GitHub.
         (home / "gitconfig").write_text("[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n")
 
-    def sh(self, command: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["bash", "-c", command],
-            cwd=cwd,
-            env=self.cloud.env(GIT_CONFIG_GLOBAL=str(self.home / "gitconfig")),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if ok:
-            assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+    def sh(self, command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run a command line as typed; it must succeed."""
+        result = self.cloud.run("bash", "-c", command, cwd=cwd, GIT_CONFIG_GLOBAL=str(self.home / "gitconfig"))
+        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
         return result
 
 
