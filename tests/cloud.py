@@ -77,6 +77,12 @@ class StandIns:
         state["repositories"][name] = {"id": repository_id, "owner_id": owner_id}
         self.write_gh(state)
 
+    def resources(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What exists at Google and GitHub (the states without their call logs), to compare runs."""
+        gcloud, gh = self.gcloud(), self.gh()
+        del gcloud["calls"], gh["calls"]
+        return gcloud, gh
+
     def forget_calls(self) -> None:
         for read, write in ((self.gcloud, self.write_gcloud), (self.gh, self.write_gh)):
             state = read()

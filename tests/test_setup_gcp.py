@@ -51,12 +51,6 @@ def changes(calls: list[list[str]]) -> list[list[str]]:
     return [c for c in calls if not any(word in READ_ONLY for word in c[:5])]
 
 
-def state_without_calls(cloud: StandIns) -> tuple[dict, dict]:
-    gcloud, gh = cloud.gcloud(), cloud.gh()
-    del gcloud["calls"], gh["calls"]
-    return gcloud, gh
-
-
 def expected_changes(answers: dict[str, object]) -> dict[str, list[str]]:
     """Each command the first run must issue, by label, with every argument."""
     project, location, repository = answers["gcp_project_id"], answers["gcp_location"], answers["gcp_repository"]
@@ -157,10 +151,10 @@ def test_second_run_changes_nothing(generate, answer_set: str, tmp_path: Path) -
     project = generate(answer_set)
     cloud = stand_ins(project, tmp_path)
     setup(project, cloud)
-    before = state_without_calls(cloud)
+    before = cloud.resources()
     cloud.forget_calls()
     output = setup(project, cloud).stdout
-    assert state_without_calls(cloud) == before
+    assert cloud.resources() == before
     assert [label(c) for c in changes(cloud.gcloud()["calls"]) if "create" in c[:5]] == []
     assert "exists" in output
 
