@@ -100,6 +100,10 @@ class StandIns:
             **extra,
         }
 
+    def setup(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """The project's scripts/setup_gcp.py against these stand-ins; a key it keeps goes beside them."""
+        return self.run(sys.executable, "scripts/setup_gcp.py", *args, cwd=project, TMPDIR=str(self.bin.parent))
+
     def run(self, *args: str | Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(a) for a in args], cwd=cwd, env=self.env(**extra), capture_output=True, text=True, check=False

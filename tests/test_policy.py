@@ -8,7 +8,6 @@ token claims, the way Google does.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -95,7 +94,7 @@ def organisation(generate, tmp_path_factory: pytest.TempPathFactory) -> tuple[St
         second,
     )
     assert copied.returncode == 0, copied.stderr
-    ran = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=first.path)
+    ran = cloud.setup(first.path)
     assert ran.returncode == 0, ran.stderr
     return cloud, first, second
 
@@ -111,7 +110,7 @@ def test_only_a_tag_release_in_the_environment_may_publish(organisation, attempt
 def test_a_second_package_of_the_organisation_publishes_and_the_first_still_does(organisation) -> None:
     cloud, first, second = organisation
     provider_before = cloud.gcloud()["providers"][f"{PROJECT}/{POOL}/{PROVIDER}"]
-    ran = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=second)
+    ran = cloud.setup(second)
     assert ran.returncode == 0, ran.stderr
     assert "provider github exists and admits exactly what publishing needs" in ran.stdout
     assert cloud.gcloud()["providers"][f"{PROJECT}/{POOL}/{PROVIDER}"] == provider_before, "the shared provider is kept"
@@ -124,7 +123,7 @@ def test_a_second_package_of_the_organisation_publishes_and_the_first_still_does
 
     # The first package again: its run changes nothing and both keep publishing.
     before = cloud.resources()
-    again = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=first.path)
+    again = cloud.setup(first.path)
     assert again.returncode == 0, again.stderr
     assert cloud.resources() == before
     assert publishers(cloud, release(*FIRST)) == {account("my-package")}
@@ -140,7 +139,7 @@ def test_the_ci_reader_may_read_from_any_branch_and_never_write(generate, answer
     cloud = StandIns(tmp_path)
     cloud.add_project(str(project_id), "555666777888")
     cloud.add_github_repository(github, "3000001", "4000001")
-    ran = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=project.path, TMPDIR=str(tmp_path))
+    ran = cloud.setup(project.path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     state = cloud.gcloud()
     reader = f"{answers['gcp_reader_service_account']}@{project_id}.iam.gserviceaccount.com"

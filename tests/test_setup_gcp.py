@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -36,7 +35,7 @@ def stand_ins(project: Generated, root: Path, **options: bool) -> StandIns:
 
 
 def setup(project: Generated, cloud: StandIns, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = cloud.run(sys.executable, "scripts/setup_gcp.py", *args, cwd=project.path, TMPDIR=str(cloud.bin.parent))
+    result = cloud.setup(project.path, *args)
     if ok:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
