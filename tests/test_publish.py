@@ -280,3 +280,22 @@ def test_the_readme_pip_command_installs_the_release_with_its_public_dependency(
         f"import {answers['package_name']}, {PUBLIC_DEPENDENCY} as d; print({answers['package_name']}.__version__)",
     )
     assert shown.strip() == version
+
+
+@pytest.mark.parametrize(
+    ("tag", "accepted"),
+    [("v1.0.0rc1", True), ("v2.0.0.post1", True), ("v1.0-beta", False), ("1.0.0", False), ("v1.0.0+local", False)],
+)
+def test_the_configuration_job_refuses_a_tag_that_is_not_a_version_in_seconds(
+    generate, tmp_path: Path, tag: str, accepted: bool
+) -> None:
+    project = generate("explicit-names-rc")  # key mode: the tag is all there is to check
+    workflow = workflow_steps.load(project.path / ".github/workflows/publish.yml")
+    name = "Check the tag and the recorded Google Cloud and GitHub values"
+    checked = workflow_steps.run_step(
+        workflow, "configuration", name, cwd=tmp_path, local={"TAG": tag}, path=os.environ["PATH"]
+    )
+    assert (checked.returncode == 0) == accepted, checked.stdout
+    if not accepted:
+        assert f"::error::The tag {tag} is not v<version>" in checked.stdout
+        assert f"git push --delete origin {tag}" in checked.stdout
