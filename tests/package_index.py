@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import socket
 import subprocess
@@ -21,6 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 USER = "oauth2accesstoken"
+# The access log line of one request: "METHOD PATH HTTP/1.1" STATUS.
+ACCESS = re.compile(r'"([A-Z]+) (\S+) HTTP/[\d.]+" (\d{3}) ')
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    status: int
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,10 @@ class PackageIndex:
     @property
     def authenticated_simple_url(self) -> str:
         return f"http://{USER}:{self.token}@127.0.0.1:{self.port}/simple/"
+
+    def requests(self) -> list[Request]:
+        """Every request the index has answered so far, in order, from its access log."""
+        return [Request(m, p, int(s)) for m, p, s in ACCESS.findall(self.log.read_text())]
 
 
 def free_port() -> int:
@@ -85,6 +99,7 @@ def running_index(
             "127.0.0.1",
             "--passwords",
             str(root / "htpasswd"),
+            "-v",  # logs every request: tests read which names an index was asked for
             "--authenticate",
             authenticate,
             *(["--fallback-url", fallback] if fallback else ["--disable-fallback"]),
