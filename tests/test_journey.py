@@ -170,6 +170,19 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     assert early.returncode == 1
     assert "Nothing was uploaded" in early.stdout and "python3 scripts/setup_gcp.py" in early.stdout
     retry = early.stdout.split("release the same version again: ", 1)[1].strip()
+    # The run's failure job, which GitHub shows last, says the same with the configuration job's output.
+    summary = run_job_step(
+        workflow,
+        runner_dir,
+        "failure",
+        "Say whether anything was published",
+        {},
+        TAG="v0.1.0",
+        PUBLISH_RESULT="skipped",
+        RELEASE_AGAIN=workflow_steps.outputs(runner_dir)["release-again"],
+    )
+    assert summary.returncode == 1
+    assert summary.stdout.split("release the same version again: ", 1)[1].strip() == retry
 
     # Step 2: Google Cloud, then the command the script prints, then the printed commit.
     assert commands[3:5] == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]

@@ -301,6 +301,10 @@ def test_the_configuration_job_refuses_a_tag_that_is_not_a_version_in_seconds(
         workflow, "configuration", name, cwd=tmp_path, local={"TAG": tag}, path=os.environ["PATH"]
     )
     assert (checked.returncode == 0) == accepted, checked.stdout
-    if not accepted:
+    again = workflow_steps.outputs(tmp_path).get("release-again")
+    if accepted:
+        assert again == f"git push --delete origin {tag} && git tag -f -a {tag} -m 'Release {tag[1:]}' && git push origin {tag}"
+    else:
         assert f"::error::The tag {tag} is not v<version>" in checked.stdout
         assert f"git push --delete origin {tag}" in checked.stdout
+        assert again is None, "no command re-pushes a tag that is not a version"
