@@ -262,9 +262,10 @@ def test_the_release_jobs_install_their_tools_from_hashes_before_the_token(gener
     install = names.index("Install uv, hash-pinned, before any credential exists")
     assert install < names.index("auth"), "no tool is installed once a token exists"
     assert steps[install]["run"] == workflow_steps.step(workflow, "build", INSTALL_STEP)["run"]
-    installs = [s["run"] for job in workflow["jobs"].values() for s in job.get("steps", []) if "install" in s.get("run", "")]
-    pip_installs = [command for command in installs if "pip install" in command and "uv pip install" not in command]
-    assert pip_installs and all("--require-hashes" in command for command in pip_installs), pip_installs
+    # Every pip install of the workflow (uv pip install only installs the published package).
+    scripts = [s.get("run", "") for job in workflow["jobs"].values() for s in job.get("steps", [])]
+    pip_installs = [line for script in scripts for line in script.splitlines() if "python -m pip install" in line]
+    assert len(pip_installs) == 2 and all("--require-hashes" in line for line in pip_installs), pip_installs
     uv = shutil.which("uv", path=runner_path)
     assert uv and run(uv, "--version").startswith(f"uv {pinned_requirements()['uv'].split('==')[1]}")
 
@@ -333,7 +334,10 @@ def test_the_configuration_job_refuses_a_tag_that_is_not_a_version_in_seconds(
     assert (checked.returncode == 0) == accepted, checked.stdout
     again = workflow_steps.outputs(tmp_path).get("release-again")
     if accepted:
-        assert again == f"git push --delete origin {tag} && git tag -f -a {tag} -m 'Release {tag[1:]}' && git push origin {tag}"
+        assert (
+            again
+            == f"git push --delete origin {tag} && git tag -f -a {tag} -m 'Release {tag[1:]}' && git push origin {tag}"
+        )
     else:
         assert f"::error::The tag {tag} is not v<version>" in checked.stdout
         assert f"git push --delete origin {tag}" in checked.stdout
