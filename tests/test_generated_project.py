@@ -46,8 +46,7 @@ def test_build_gives_exactly_the_tagged_version(project: Generated, shared_venv:
     with zipfile.ZipFile(tmp_path / f"{normalized}-{version}-py3-none-any.whl") as wheel:
         names = wheel.namelist()
         package = project.answers["package_name"]
-        assert f"{package}/py.typed" in names
-        assert f"{package}/_version.py" in names
+        assert f"{package}/py.typed" in names and f"{package}/__init__.py" in names
         metadata = wheel.read(f"{normalized}-{version}.dist-info/METADATA").decode()
     assert f"Version: {version}\n" in metadata
     assert "Classifier: Private :: Do Not Upload" in metadata
@@ -60,7 +59,7 @@ def test_build_gives_exactly_the_tagged_version(project: Generated, shared_venv:
 def test_isolated_build_resolves_the_declared_build_requirements(
     generate, shared_venv: Virtualenv, tmp_path: Path
 ) -> None:
-    """The default build fetches setuptools and setuptools-scm as pyproject declares them."""
+    """The default build fetches hatchling and hatch-vcs as pyproject declares them."""
     project = generate("defaults")
     shared_venv.run("-m", "build", "--wheel", "--outdir", tmp_path, project.path)
     assert built_files(tmp_path) == ["my_package-0.1.0-py3-none-any.whl"]

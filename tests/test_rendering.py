@@ -76,7 +76,7 @@ def test_pyproject_follows_the_answers(project: Generated) -> None:
         if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
     ]
     assert versions == supported_pythons(answers)
-    assert pyproject["tool"]["setuptools_scm"]["version_file"] == f"src/{answers['package_name']}/_version.py"
+    assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [f"src/{answers['package_name']}"]
 
 
 def test_license_file_follows_the_answer(project: Generated) -> None:
