@@ -63,7 +63,8 @@ def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtualenv
     env = Virtualenv(root)
     # The same versions as the template's own test environment: no resolution surprises.
     pins = pinned_requirements()
-    backend = ("hatchling", "hatch-vcs", "setuptools-scm", "setuptools")  # setuptools builds test wheels
+    # hatchling's editable installs need editables; setuptools builds the tests' own small wheels.
+    backend = ("hatchling", "hatch-vcs", "editables", "setuptools-scm", "setuptools")
     env.pip("install", *(pins[name] for name in ("pytest", "build", *backend)))
     yield env
 
