@@ -56,21 +56,9 @@ def runner_path(generate, tmp_path_factory: pytest.TempPathFactory) -> str:
     """PATH of the simulated runner: a fresh virtualenv given the release tools by the build job's
     own install step, so every file pip takes must match a hash of the rendered list."""
     project = generate("defaults")
-    venv = tmp_path_factory.mktemp("runner") / "python"
-    run(sys.executable, "-m", "venv", venv)
-    path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
     workflow = workflow_steps.load(project.path / ".github/workflows/publish.yml")
-    installed = workflow_steps.run_step(
-        workflow,
-        "build",
-        INSTALL_STEP,
-        cwd=project.path,
-        local={},
-        path=path,
-        runner={"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"]},
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    return path
+    root = tmp_path_factory.mktemp("runner") / "python"
+    return workflow_steps.runner_with_tools(workflow, "build", INSTALL_STEP, cwd=project.path, root=root)
 
 
 class Release:

@@ -17,7 +17,6 @@ import re
 import shlex
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -45,21 +44,11 @@ def runner_path(tmp_path_factory: pytest.TempPathFactory, update_setup: UpdateSe
     fake_bin = root / "bin"
     fake_bin.mkdir()
     (fake_bin / "gh").symlink_to(FAKE_GH)
-    venv.create(root / "python", with_pip=True)
-    path = os.pathsep.join([str(fake_bin), str(root / "python" / "bin"), os.environ["PATH"]])
     project = update_setup.project
     workflow = workflow_steps.load(project / WORKFLOW)
-    installed = workflow_steps.run_step(
-        workflow,
-        "update",
-        "Install Copier",
-        cwd=project,
-        local={},
-        path=path,
-        runner={"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"]},
+    return workflow_steps.runner_with_tools(
+        workflow, "update", "Install Copier", cwd=project, root=root / "python", first=[fake_bin]
     )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    return path
 
 
 class Run:

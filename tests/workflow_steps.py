@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import venv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,19 @@ def run_step(
         text=True,
         check=False,
     )
+
+
+def runner_with_tools(
+    workflow: dict[str, Any], job: str, name: str, *, cwd: Path, root: Path, first: Sequence[Path] = ()
+) -> str:
+    """PATH of a simulated runner whose Python got its tools from the workflow's own install step.
+
+    A fresh virtualenv in `root` (so a hash-checked install must find every file it takes in the
+    rendered list), after the directories in `first`, where stand-ins go.
+    """
+    venv.create(root, with_pip=True)
+    path = os.pathsep.join([*map(str, first), str(root / "bin"), os.environ["PATH"]])
+    runner = {"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"]}
+    installed = run_step(workflow, job, name, cwd=cwd, local={}, path=path, runner=runner)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return path
