@@ -89,6 +89,10 @@ class PackageRename:
     def committed_files(self) -> list[str]:
         return git("ls-tree", "-r", "--name-only", "HEAD", "--", f"{self.old_dir}/").splitlines()
 
+    def target(self, path: str) -> Path:
+        """Where a file of src/<old>/ goes under src/<new>/."""
+        return self.new_dir / Path(path).relative_to(self.old_dir)
+
     def carry_over(self, path: str) -> str:
         """Carry one committed file of src/<old>/ over; returns what happened to it.
 
@@ -96,7 +100,7 @@ class PackageRename:
         equals the user's committed file.
         """
         source = Path(path)
-        target = self.new_dir / source.relative_to(self.old_dir)
+        target = self.target(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.exists():
             # A file Copier did not own, left behind under the old name: the template has no
@@ -142,8 +146,7 @@ def follow(previous: dict[str, Any], current: dict[str, Any], template: str, ans
         base = render_previous_version(template, previous, answers_file, Path(scratch, "previous"))
         rename = PackageRename(old, new, base)
         for path in rename.committed_files():
-            target = rename.new_dir / Path(path).relative_to(rename.old_dir)
-            outcomes.setdefault(rename.carry_over(path), []).append(str(target))
+            outcomes.setdefault(rename.carry_over(path), []).append(str(rename.target(path)))
     rename.remove_old_directories()
 
     print(f"gar-template: package renamed from {old} to {new}; src/{old}/ was carried over to src/{new}/.")
