@@ -1,8 +1,9 @@
 """The Renovate configuration the generated README shows, checked by Renovate's own schema and validator.
 
 Renovate is an npm package of some 600 modules, so it is not in requirements-dev.txt: .ci/run
-installs it with INSTALL where npm is available, and this test uses that installation at
-RENOVATE_HOME, skipping (and saying how to make one) without it.
+installs the package that .ci/renovate-package names (plain data, read by both) into RENOVATE_HOME
+where npm is available, and this test uses that installation, skipping (and saying how to make
+one) without it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from pathlib import Path
 import pytest
 from helpers import Generated, tool
 
-RENOVATE_VERSION = "44.121.2"
-RENOVATE_HOME = Path(tempfile.gettempdir()) / f"gar-template-renovate-{RENOVATE_VERSION}"
+RENOVATE_PACKAGE = (Path(__file__).parents[1] / ".ci" / "renovate-package").read_text().strip()
+RENOVATE_VERSION = RENOVATE_PACKAGE.rpartition("@")[2]
+# The same folder and command as .ci/run's.
+RENOVATE_HOME = Path(tempfile.gettempdir()) / f"gar-template-{RENOVATE_PACKAGE}"
 RENOVATE = RENOVATE_HOME / "node_modules" / "renovate"
-INSTALL = f"npm install --ignore-scripts --no-audit --no-fund --prefix {RENOVATE_HOME} renovate@{RENOVATE_VERSION}"
+INSTALL = f"npm install --ignore-scripts --no-audit --no-fund --prefix {RENOVATE_HOME} {RENOVATE_PACKAGE}"
 
 
 @pytest.fixture(scope="module")
