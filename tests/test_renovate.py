@@ -1,4 +1,4 @@
-"""The Renovate configuration the generated docs/template-updates.md shows, checked by Renovate's own schema and validator.
+"""The Renovate configuration in the generated docs/template-updates.md, checked by Renovate's own tools.
 
 Renovate is an npm package of some 600 modules, so it is not in requirements-dev.txt: .ci/run
 installs the package that .ci/renovate-package names (plain data, read by both) into RENOVATE_HOME
