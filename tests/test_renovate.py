@@ -36,7 +36,7 @@ def renovate() -> Path:
     return RENOVATE
 
 
-def readme_blocks(project: Generated) -> dict[str, str]:
+def docs_blocks(project: Generated) -> dict[str, str]:
     """docs/template-updates.md's Renovate section: its code blocks by language (js: server, json: repository)."""
     page = (project.path / "docs/template-updates.md").read_text()
     section = page.split("### Renovate\n", 1)[1].split("\n## ", 1)[0]
@@ -60,7 +60,7 @@ def validate(renovate: Path, directory: Path, **env: str) -> subprocess.Complete
 
 def test_repository_config_matches_renovates_schema_and_validator(renovate: Path, generate, tmp_path: Path) -> None:
     config = tmp_path / "renovate.json"
-    config.write_text(readme_blocks(generate("defaults"))["json"])
+    config.write_text(docs_blocks(generate("defaults"))["json"])
     schema = tool("check-jsonschema", "--schemafile", renovate / "renovate-schema.json", config)
     assert schema.returncode == 0, schema.stdout + schema.stderr
     validated = validate(renovate, tmp_path)
@@ -74,7 +74,7 @@ def test_repository_config_matches_renovates_schema_and_validator(renovate: Path
 
 def test_server_config_is_valid_global_config(renovate: Path, generate, tmp_path: Path) -> None:
     server = tmp_path / "config.js"
-    server.write_text(readme_blocks(generate("defaults"))["js"])
+    server.write_text(docs_blocks(generate("defaults"))["js"])
     validated = validate(renovate, tmp_path, RENOVATE_CONFIG_FILE=str(server))
     assert validated.returncode == 0, validated.stdout + validated.stderr
     assert f"Validating {server}" in validated.stdout
