@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import yaml
 from answer_sets import DISTINCTIVE_DEFAULTS
-from helpers import COMPUTED, QUESTIONS, TEMPLATE_DEFAULTS, TEMPLATE_ROOT, Generated
+from helpers import COMPUTED, SUPPORTED_PYTHONS, TEMPLATE_DEFAULTS, TEMPLATE_ROOT, Generated
 
 # GitHub's own expressions, ${{ ... }}, are meant to stay in the workflows.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -18,9 +18,8 @@ JINJA_OBJECT = re.compile(r"<Macro '|Undefined|<function ")
 
 
 def supported_pythons(answers: dict[str, object]) -> list[str]:
-    """The template's python_min_version choices from the answer up: what it claims to support."""
-    choices = [str(choice) for choice in QUESTIONS["python_min_version"]["choices"]]  # type: ignore[attr-defined]
-    return choices[choices.index(str(answers["python_min_version"])) :]
+    """The template's supported Pythons from the answer up: what it claims to support."""
+    return SUPPORTED_PYTHONS[SUPPORTED_PYTHONS.index(str(answers["python_min_version"])) :]
 
 
 def test_no_unrendered_jinja_in_paths_or_contents(project: Generated) -> None:
