@@ -4,18 +4,37 @@ The `update_setup` fixture (conftest.py) tags a temporary clone of this template
 a project from that tag in which its owner commits work (edits to template-owned files and files
 of their own), then changes the template and tags it v0.2.0. Each test updates its own clone of
 that project with the real CLI.
+
+The `dropping_template` fixture (here) is a synthetic pair of template versions, the second of
+which no longer renders two files and changes a dependency group: the migration deletes the
+untouched file, keeps the edited one and lists both, and brings uv.lock up to date (or says to).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import shlex
+import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import TEMPLATE_ROOT, UpdateSetup, commit, copier_cli, edit, git, overlapping_edit, run
+from helpers import (
+    BIN,
+    TEMPLATE_ROOT,
+    UpdateSetup,
+    attempt,
+    commit,
+    copier_cli,
+    edit,
+    git,
+    overlapping_edit,
+    run,
+)
 
 
 def files_with(project: Path, text: str) -> list[str]:
@@ -182,3 +201,96 @@ def test_answers_without_a_template_version_give_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"records no template version \(_commit\)"):
         module.template_version({"_src_path": "gh:org/gar-template"}, ".copier-answers.yml")
     assert module.template_version({"_commit": "v0.2.0"}, ".copier-answers.yml") == "v0.2.0"
+
+
+@dataclass
+class DroppingTemplate:
+    """A template v1.0.0 that renders two files v1.1.0 drops (and v1.1.0 changes a dependency
+    group), and a project copied at v1.0.0, locked with uv, one of the two files edited by its owner."""
+
+    template: Path
+    project: Path
+
+
+VERSION_FILE = "src/my_package/_version.py"
+GUIDE = "notes/setup-guide.md"
+
+
+def with_uv(present: bool) -> dict[str, str]:
+    """The environment with this interpreter's tools (uv among them) first on PATH, or with no uv at all."""
+    if present:
+        return {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ["PATH"]])}
+    path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep) if not shutil.which("uv", path=d))
+    assert shutil.which("uv", path=path) is None
+    return {**os.environ, "PATH": path}
+
+
+@pytest.fixture(scope="module")
+def dropping_template(tmp_path_factory: pytest.TempPathFactory) -> DroppingTemplate:
+    root = tmp_path_factory.mktemp("dropping")
+    template = root / "template"
+    run("git", "clone", "--quiet", TEMPLATE_ROOT, template)
+    # What an older template rendered: the version file setuptools-scm once wrote, and a guide.
+    (template / "template/src/{{ package_name }}/_version.py").write_text('__version__ = "0.0.0"\n')
+    (template / "template/notes").mkdir()
+    (template / "template" / GUIDE).write_text("How to set up.\n")
+    git(template, "add", "--all")
+    commit(template, "A template that renders two more files")
+    git(template, "tag", "v1.0.0")
+    git(template, "rm", "--quiet", "-r", "template/src/{{ package_name }}/_version.py", "template/notes")
+    edit(template / "template/pyproject.toml.jinja", 'test = ["pytest>=8"]', 'test = ["pytest>=8", "iniconfig>=2"]')
+    commit(template, "The next template drops them and changes a dependency group", "--all")
+    git(template, "tag", "v1.1.0")
+
+    project = root / "project"
+    copied = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "v1.0.0", template, project)
+    assert copied.returncode == 0, copied.stderr
+    assert (project / VERSION_FILE).is_file() and (project / GUIDE).is_file()
+    run("uv", "lock", "--quiet", cwd=project, env=with_uv(True))
+    (project / GUIDE).write_text("How to set up.\nOur own step: ask #data-platform.\n")
+    git(project, "add", "--all")
+    commit(project, "Owner locks the dependencies and extends the guide")
+    return DroppingTemplate(template, project)
+
+
+def test_dropped_files_go_unless_edited_and_uv_lock_follows(
+    dropping_template: DroppingTemplate, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    run("git", "clone", "--quiet", dropping_template.project, project)
+    env = with_uv(True)
+    result = copier_cli("update", "--trust", "--defaults", cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
+
+    listed = result.stdout[result.stdout.index("no longer renders these files:") :].splitlines()
+    assert listed[1:3] == [
+        f"  deleted (unchanged since the template made it): {VERSION_FILE}",
+        f"  KEPT, you changed it: {GUIDE}",
+    ]
+    assert not (project / VERSION_FILE).exists()
+    assert (project / GUIDE).read_text() == "How to set up.\nOur own step: ask #data-platform.\n"
+    assert sorted(run("git", "status", "--porcelain", cwd=project).splitlines()) == [
+        " D " + VERSION_FILE,
+        " M .copier-answers.yml",
+        " M pyproject.toml",
+        " M uv.lock",
+    ]
+    assert "`uv lock` updated uv.lock" in result.stdout
+    run("uv", "sync", "--locked", "--quiet", cwd=project, env=env)
+
+
+def test_without_uv_the_update_says_to_run_uv_lock_as_needed(
+    dropping_template: DroppingTemplate, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    run("git", "clone", "--quiet", dropping_template.project, project)
+    result = copier_cli("update", "--trust", "--defaults", cwd=project, env=with_uv(False))
+    assert result.returncode == 0, result.stderr
+    assert git(project, "status", "--porcelain", "--", "uv.lock") == ""
+    [command] = re.findall(r"uv\.lock is out of date: run `([^`]+)`", result.stdout)
+    env = with_uv(True)
+    stale = attempt("uv", "sync", "--locked", cwd=project, env=env)
+    assert stale.returncode != 0 and "needs to be updated" in stale.stderr
+    run(*shlex.split(command), cwd=project, env=env)
+    run("uv", "sync", "--locked", "--quiet", cwd=project, env=env)
