@@ -314,3 +314,40 @@ def test_every_release_updates_to_head_as_a_fresh_copy(released: Released, answe
         assert sorted(got) == sorted(expected), f"{tag} -> HEAD: other files than a fresh copy"
         differing = [path for path in expected if got[path] != expected[path]]
         assert differing == [], f"{tag} -> HEAD differs from a fresh copy in {differing}"
+
+
+def contributing_block(containing: str) -> list[str]:
+    guide = (TEMPLATE_ROOT / "CONTRIBUTING.md").read_text()
+    section = guide.split("## Releasing the template\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.strip().splitlines() for block in re.findall(r"```bash\n(.*?)```", section, re.DOTALL)]
+    [found] = [block for block in blocks if containing in "\n".join(block)]
+    return found
+
+
+def test_contributing_release_commands_run_as_printed(released: Released, tmp_path: Path) -> None:
+    """list, tag and notes in a clone without tags, each line as CONTRIBUTING.md prints it."""
+    clone = tmp_path / "clone"
+    run("git", "clone", "--quiet", "--no-tags", released.path, clone)
+    env = {**os.environ, **TAGGER}
+    listed, tagged, noted = (
+        attempt("bash", "-c", line, cwd=clone, env=env) for line in contributing_block("release.py")
+    )
+    assert listed.returncode == tagged.returncode == noted.returncode == 0, listed.stderr + tagged.stderr + noted.stderr
+    assert [tuple(line.split()) for line in listed.stdout.splitlines()] == released.releases
+    assert git(clone, "tag").split() == [tag for tag, _ in released.releases]
+    assert noted.stdout == section(clone, released.releases[0][1], "0.1.0")
+
+
+def test_contributing_trial_of_unreleased_work_copies_head(released: Released, tmp_path: Path) -> None:
+    [trial] = contributing_block("--vcs-ref HEAD")
+    checkout = tmp_path / "gar-template"
+    run("git", "clone", "--quiet", released.path, checkout)
+    (checkout / ".venv").mkdir()  # what README.md's install command makes (a directory: .gitignore'd)
+    (checkout / ".venv/bin").symlink_to(BIN)
+    edit(checkout / "template/README.md.jinja", "## Develop\n", "## Develop\n\nUnreleased work.\n")
+    commit(checkout, "Unreleased work", "--all")
+    run("bash", "-c", trial, cwd=checkout)
+    project = tmp_path / "my-trial"
+    assert "Unreleased work." in (project / "README.md").read_text()
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"]
+    assert recorded == git(checkout, "describe", "--tags") != released.latest, "HEAD, not the latest release"
