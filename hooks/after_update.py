@@ -6,7 +6,9 @@ own Python. It compares the answers Copier has just rendered with the ones last 
 
 1. package_name changed: src/<old>/ is carried over to src/<new>/ (hooks/package_rename.py).
 2. Files the new template version no longer renders, which Copier deleted: those the owner
-   changed come back and are listed as kept, the others stay deleted (hooks/removed_files.py).
+   changed come back and are listed as kept, the others stay deleted; untracked files the new
+   .gitignore no longer hides are listed, a stale setuptools-scm version file deleted
+   (hooks/removed_files.py).
 3. An answer that names a Google Cloud resource changed: scripts/setup_gcp.py must run again,
    and the message says which resources, old name -> new name.
 4. The dependencies or the build backend in pyproject.toml changed and the project has a
@@ -153,6 +155,7 @@ def main() -> int:
         args.answers_file,
         skip=f"src/{renamed_from}/" if renamed_from != current.get("package_name") else None,
     )
+    removed_files.follow_ignores()
     report_gcp_changes(previous, current)
     conflicts = conflicted_paths()
     uv_lock.follow(conflicts)

@@ -209,12 +209,6 @@ def test_the_release_workflow_tags_the_releases_and_publishes_their_notes(releas
     assert [call[:2] for call in calls if call[:2] == ["release", "create"]] == [["release", "create"]] * len(tags)
 
 
-def test_the_release_workflow_is_schema_valid() -> None:
-    """zizmor reads it with the rest of this repository in tests/test_workflows.py."""
-    checked = attempt(BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", TEMPLATE_ROOT / WORKFLOW)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-
-
 def test_a_copy_from_a_clone_with_the_release_tags_records_the_release(released: Released, tmp_path: Path) -> None:
     copied = copier_cli("copy", "--trust", "--defaults", released.path, tmp_path / "project")
     assert copied.returncode == 0, copied.stderr
