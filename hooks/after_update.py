@@ -148,13 +148,10 @@ def main() -> int:
     previous = copier_answers.committed(args.answers_file)
 
     package_rename.follow(previous, current, args.template, args.answers_file)
-    renamed_from = previous.get("package_name")
-    removed_files.follow(
-        previous,
-        args.template,
-        args.answers_file,
-        skip=f"src/{renamed_from}/" if renamed_from != current.get("package_name") else None,
-    )
+    old_package, new_package = previous.get("package_name"), current.get("package_name")
+    renamed = isinstance(old_package, str) and old_package != new_package
+    # The rename has settled src/<old>/ already.
+    removed_files.follow(previous, args.template, args.answers_file, skip=f"src/{old_package}/" if renamed else None)
     removed_files.follow_ignores()
     report_gcp_changes(previous, current)
     conflicts = conflicted_paths()
