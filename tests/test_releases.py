@@ -186,6 +186,7 @@ def test_the_release_workflow_tags_the_releases_and_publishes_their_notes(releas
     run("git", "clone", "--quiet", "--bare", "--no-tags", released.path, origin)
     gh_state = tmp_path / "gh.json"
     first = WorkflowRun(origin, tmp_path / "first", gh_state)
+    assert first.workflow["jobs"]["release"]["if"] == "github.ref == 'refs/heads/main'", "releases are on main"
     first.all_steps()
 
     tags = [tag for tag, _ in released.releases]
