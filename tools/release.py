@@ -53,10 +53,8 @@ class Release:
         return tuple(int(part) for part in self.version.split("."))
 
 
-def git(repo: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(repo), *args], input=stdin, env=env, capture_output=True, text=True, check=False
-    )
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ReleaseError(f"git {' '.join(args)} failed:\n{result.stderr.strip()}")
     return result.stdout
@@ -136,7 +134,7 @@ def notes(repo: Path, release: Release) -> str:
     """The release's section of CHANGELOG.md as its release commit has it, without the heading."""
     text = git(repo, "show", f"{release.commit}:{CHANGELOG}")
     start = next(m for m in HEADING.finditer(text) if m["name"] == release.version)
-    body_start = text.index("\n", start.start()) + 1 if "\n" in text[start.start() :] else len(text)
+    body_start = start.end() + len(text[start.end() :].split("\n", 1)[0]) + 1  # past the heading's line
     following = HEADING.search(text, body_start)
     return text[body_start : following.start() if following else len(text)].strip() + "\n"
 
