@@ -34,7 +34,10 @@ def resolved_from(text: str) -> dict[str, Any]:
         import tomllib
     except ImportError:  # Copier's Python may be older than 3.11: then any change counts
         return {"pyproject.toml": text}
-    data = tomllib.loads(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:  # not for this step to report: compare the text instead
+        return {"pyproject.toml": text}
     found = {}
     for path in RESOLVED_FROM:
         value: Any = data
@@ -60,7 +63,7 @@ def follow(conflicted: list[str]) -> None:
     changed = [name for name in after if before.get(name) != after[name]]
     if not changed:
         return
-    what = f"pyproject.toml's {', '.join(changed)}"
+    what = "pyproject.toml" if changed == ["pyproject.toml"] else f"pyproject.toml's {', '.join(changed)}"
     uv = shutil.which("uv")
     if uv is None:
         print(f"gar-template: this update changed {what}, so uv.lock is out of date: run `uv lock` and commit uv.lock.")
