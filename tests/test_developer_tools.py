@@ -70,21 +70,6 @@ def test_this_repository_is_lint_clean() -> None:
     passes("ruff", "format", "--check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
 
 
-def test_readme_quickstart_runs_as_printed(tmp_path: Path) -> None:
-    """The copy command runs as printed; the install and test commands are the ones .ci/run runs."""
-    readme = (TEMPLATE_ROOT / "README.md").read_text()
-    blocks = code_blocks(markdown_section(readme, "## Quickstart"), "bash")
-    (install, copy), (test,) = (block.strip().splitlines() for block in blocks[:2])
-    ci = (TEMPLATE_ROOT / ".ci/run").read_text().splitlines()
-    assert ci[-1] == test, "CI runs the README's test command"
-    assert "-r requirements-dev.txt" in install and any("-r requirements-dev.txt" in line for line in ci)
-    checkout = tmp_path / "gar-template"
-    run("git", "clone", "--quiet", TEMPLATE_ROOT, checkout)
-    (checkout / ".venv").symlink_to(BIN.parent)  # the environment the install command creates
-    run("bash", "-c", copy, cwd=checkout)
-    assert git(tmp_path / "my-package", "tag", "--points-at", "HEAD") == "v0.1.0"
-
-
 def test_the_readme_documents_every_question() -> None:
     """Each asked question has a row in README.md's Questions table, and one in "What is validated"
     when it has a rule (a pair such as `gcp_workload_identity_pool`, `_provider` shares a row)."""
