@@ -33,6 +33,7 @@ import copier_answers
 import package_rename
 import removed_files
 import uv_lock
+from conflict_labels import BOTH_SIDES
 
 # The answers that name Google Cloud resources, and what scripts/setup_gcp.py makes of each.
 GCP_RESOURCES = {
@@ -160,8 +161,8 @@ def main() -> int:
         print(
             "gar-template: the update left conflicts in these files:\n"
             + "".join(f"  {path}\n" for path in conflicts)
-            + "Nothing was lost or rolled back: each conflict holds both sides, between '<<<<<<< before updating'"
-            " and '>>>>>>> after updating' (a .rej file holds the template's change that did not apply)."
+            + f"Nothing was lost or rolled back: each conflict holds both sides, {BOTH_SIDES}"
+            " (a .rej file holds the template's change that did not apply)."
             " Resolve them, delete any .rej file, then review with `git diff` and commit.",
             file=sys.stderr,
         )

@@ -25,9 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import copier_answers
-
-# Copier's labels for inline conflicts (copier/_main.py): ours, base, theirs.
-LABELS = ("before updating", "last update", "after updating")
+from conflict_labels import LABELS
 
 
 def git(*args: str) -> str:

@@ -20,6 +20,7 @@ destination before the copy stay untracked, and the user is told which.
 from __future__ import annotations
 
 import argparse
+import fnmatch  # already loaded by pathlib
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import copier_answers
+import yaml  # Copier's own dependency, already loaded by copier_answers
 
 
 def git(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,10 +47,13 @@ def fail(step: str, result: subprocess.CompletedProcess[str]) -> int:
     return 1
 
 
-# The only Jinja in template/'s file names: an answer, or a name kept only when an answer is true.
+# The only Jinja in template/'s file names: an answer, or a name kept only when an answer is true
+# (CONTRIBUTING.md, "File names in template/"; tests/test_contributing.py checks every name).
 # Read with two patterns rather than Jinja itself: importing jinja2 would double this task's time.
 CONDITIONAL_NAME = re.compile(r"\{% if (\w+) %\}(.*?)\{% endif %\}")
 ANSWER_IN_NAME = re.compile(r"\{\{ ([\w.]+) \}\}")
+# copier.yml's settings (`_subdirectory`, `_exclude`...) come before its first question.
+FIRST_QUESTION = re.compile(r"^[A-Za-z]\w*:", re.MULTILINE)
 
 
 def rendered_name(part: str, context: dict[str, Any]) -> str:
@@ -60,20 +65,40 @@ def rendered_name(part: str, context: dict[str, Any]) -> str:
     return part
 
 
-def rendered_files(template: Path, answers: dict[str, Any], answers_file: str) -> list[str]:
-    """The project paths the template renders: the names in template/ rendered with the answers.
+def template_settings(template: Path) -> tuple[Path, list[str]]:
+    """copier.yml's `_subdirectory` (where the project's files are) and `_exclude` (names left out).
 
-    A name that renders empty (`{% if x %}name{% endif %}`) is not created, and `.jinja` goes.
+    Only the settings before the first question are parsed, with libyaml where PyYAML has it: all
+    of copier.yml, in pure Python, would cost this task a tenth of a second. An `_exclude` pattern
+    matches one path component, as `*.pyc` does.
+    """
+    text = (template / "copier.yml").read_text()
+    first = FIRST_QUESTION.search(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyYAML has it: faster
+    settings = yaml.load(text[: first.start() if first else len(text)], Loader=loader) or {}
+    exclude = [str(pattern) for pattern in settings.get("_exclude", [])]
+    unsupported = [pattern for pattern in exclude if "/" in pattern or pattern.startswith("!")]
+    if unsupported:
+        raise SystemExit(f"gar-template: this task reads only one-component _exclude patterns, not {unsupported}")
+    return template / str(settings.get("_subdirectory", "")), exclude
+
+
+def rendered_files(template: Path, answers: dict[str, Any], answers_file: str) -> list[str]:
+    """The project paths the template renders: the names in its subdirectory rendered with the
+    answers, less what `_exclude` leaves out. A name that renders empty
+    (`{% if x %}name{% endif %}`) is not created, and `.jinja` goes.
     """
     context = {**answers, "_copier_conf.answers_file": answers_file}
-    template_dir = template / "template"  # copier.yml's _subdirectory
+    template_dir, exclude = template_settings(template)
     found = []
     for path in template_dir.rglob("*"):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+        relative = path.relative_to(template_dir)
+        if not path.is_file() or any(fnmatch.fnmatchcase(part, p) for part in relative.parts for p in exclude):
             continue
-        parts = [rendered_name(part, context) for part in path.relative_to(template_dir).parts]
+        parts = [rendered_name(part, context) for part in relative.parts]
+        parts[-1] = parts[-1].removesuffix(".jinja")
         if all(parts):
-            found.append("/".join(parts).removesuffix(".jinja"))
+            found.append("/".join(parts))
     return sorted(found)
 
 

@@ -56,6 +56,12 @@ def project(request: pytest.FixtureRequest, generate: Callable[[str], Generated]
 
 
 @pytest.fixture(scope="session")
+def all_projects(generate: Callable[[str], Generated]) -> list[Generated]:
+    """Every answer set's project at once, for tools that take many projects in one run."""
+    return [generate(name) for name in sorted(ANSWER_SETS)]
+
+
+@pytest.fixture(scope="session")
 def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtualenv]:
     """One virtualenv for the session: pytest, build and the build backend installed once."""
     root = tmp_path_factory.mktemp("venv") / "shared"

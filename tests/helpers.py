@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 
@@ -26,6 +27,12 @@ COMPUTED = sorted(key for key, spec in QUESTIONS.items() if spec.get("when") is 
 TEMPLATE_DEFAULTS = {
     key: spec["default"] for key, spec in QUESTIONS.items() if "default" in spec and key not in COMPUTED
 }
+# The Python versions the template supports, oldest first, from the one place they are written.
+SUPPORTED_PYTHONS: list[str] = list(
+    jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_ROOT))
+    .get_template("includes/pythons.jinja")
+    .module.SUPPORTED_PYTHONS  # type: ignore[attr-defined]
+)
 # The one git identity for commits the tests make as a project's owner or a template maintainer.
 IDENTITY = ("-c", "user.name=Owner", "-c", "user.email=owner@example.com")
 BIN = Path(sys.executable).parent
@@ -171,3 +178,88 @@ class Virtualenv:
 
     def run(self, *args: str | Path, cwd: Path | None = None) -> str:
         return run(self.python, *args, cwd=cwd)
+
+
+# --- Markdown: the one reader of the READMEs, docs and CONTRIBUTING that tests use -----------------
+
+FENCE = "```"
+
+
+def _outside_fences(text: str) -> list[tuple[int, str, bool]]:
+    """Each line of `text` with its offset, and whether it lies inside a fenced code block."""
+    lines, offset, fenced = [], 0, False
+    for line in text.splitlines(keepends=True):
+        opens_or_closes = line.lstrip().startswith(FENCE)
+        lines.append((offset, line, fenced or opens_or_closes))
+        if opens_or_closes:
+            fenced = not fenced
+        offset += len(line)
+    return lines
+
+
+def markdown_section(text: str, heading: str) -> str:
+    """The body of the section headed `heading` (e.g. "## Develop"), up to the next heading of the
+    same or a higher level; headings inside fenced blocks (a `# comment` in bash) do not count."""
+    level = len(heading) - len(heading.lstrip("#"))
+    start = None
+    for offset, line, fenced in _outside_fences(text):
+        if fenced:
+            continue
+        hashes = len(line) - len(line.lstrip("#"))
+        if start is None:
+            if line.rstrip("\n") == heading:
+                start = offset + len(line)
+        elif 0 < hashes <= level and line[hashes : hashes + 1] == " ":
+            return text[start:offset]
+    assert start is not None, f"no section {heading!r}"
+    return text[start:]
+
+
+def code_blocks(text: str, language: str | None = None) -> list[str]:
+    """The fenced code blocks of `text` (of one language, or all), each dedented by its fence's
+    indentation (a block inside a list item is indented with it)."""
+    blocks, current, indent, current_language = [], None, "", ""
+    for line in text.splitlines(keepends=True):
+        stripped = line.lstrip()
+        if current is None:
+            if stripped.startswith(FENCE):
+                indent = line[: len(line) - len(stripped)]
+                current_language = stripped[len(FENCE) :].strip()
+                current = []
+        elif stripped.startswith(FENCE) and not stripped[len(FENCE) :].strip():
+            if language is None or current_language == language:
+                blocks.append("".join(current))
+            current = None
+        else:
+            current.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
+    return blocks
+
+
+def table_rows(text: str) -> list[dict[str, str]]:
+    """The rows of the first Markdown table in `text`, as {header: cell}; cells stripped.
+
+    A `|` inside backticks does not split a cell (`a | b` stays one cell)."""
+
+    def cells(line: str) -> list[str]:
+        found, cell, quoted = [], "", False
+        for char in line.strip().removeprefix("|").removesuffix("|"):
+            if char == "`":
+                quoted = not quoted
+            if char == "|" and not quoted:
+                found.append(cell.strip())
+                cell = ""
+            else:
+                cell += char
+        return [*found, cell.strip()]
+
+    lines = [line for _, line, fenced in _outside_fences(text) if not fenced]
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("|")), None)
+    assert start is not None, "no table"
+    table = []
+    for line in lines[start:]:
+        if not line.lstrip().startswith("|"):
+            break
+        table.append(cells(line))
+    header, separator, *rows = table
+    assert all(set(cell) <= set("-: ") for cell in separator), f"not a table header: {separator}"
+    return [dict(zip(header, row, strict=True)) for row in rows]

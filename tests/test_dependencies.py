@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 import workflow_steps
 import yaml
-from helpers import BIN, Generated, Virtualenv, run
+from helpers import BIN, Generated, Virtualenv, code_blocks, markdown_section, run
 from package_index import USER, PackageIndex, running_index
 
 INTERNAL = "leading-digit-key"  # package A, published to the private index
@@ -124,19 +124,8 @@ def registry(answers: dict[str, object], suffix: str = "") -> str:
 
 
 def docs_section(project: Path, title: str) -> str:
-    """A section of the rendered docs/internal-dependencies.md, up to the next `## ` or the end."""
-    page = (project / "docs/internal-dependencies.md").read_text()
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", page, re.MULTILINE | re.DOTALL)
-    assert match, f"docs/internal-dependencies.md has no section {title!r}"
-    return match.group(1)
-
-
-def code_blocks(section: str, language: str) -> list[str]:
-    """The fenced blocks of one language, indentation removed (list items indent theirs)."""
-    blocks = []
-    for indent, body in re.findall(rf"^( *)```{language}\n(.*?)^\1```", section, re.MULTILINE | re.DOTALL):
-        blocks.append("".join(line[len(indent) :] for line in body.splitlines(keepends=True)))
-    return blocks
+    """A `## ` section of the rendered docs/internal-dependencies.md."""
+    return markdown_section((project / "docs/internal-dependencies.md").read_text(), f"## {title}")
 
 
 def block_with(section: str, language: str, text: str) -> str:
@@ -430,7 +419,12 @@ def test_docs_for_other_repositories_match_this_projects_configuration(generate)
     workflow = yaml.safe_load((project.path / ".github/workflows/test.yml").read_text())
     ours = {s.get("id") or s.get("name"): s for s in workflow["jobs"]["test"]["steps"]}
     theirs = {s.get("id") or s.get("name"): s for s in steps}
-    assert theirs["auth"]["uses"] == ours["auth"]["uses"]
+    # The docs name the action and leave its pin to the workflow they point to, which Dependabot updates.
+    action, pin = theirs["auth"]["uses"].split("@")
+    assert (action, pin) == (ours["auth"]["uses"].split("@")[0], "SHA")
+    publish = yaml.safe_load((project.path / ".github/workflows/publish.yml").read_text())
+    pinned = {s["uses"] for job in publish["jobs"].values() for s in job.get("steps", []) if "uses" in s}
+    assert ours["auth"]["uses"] in pinned, "the workflow the docs point to holds the same pin"
     keep = {"token_format", "access_token_lifetime", "create_credentials_file"}
     assert {k: v for k, v in theirs["auth"]["with"].items() if k in keep} == {
         k: v for k, v in ours["auth"]["with"].items() if k in keep

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import TEMPLATE_ROOT, copier_cli, existing_repository, git
+from helpers import TEMPLATE_ROOT, copier_cli, existing_repository, git, markdown_section, table_rows
 
 
 def copy_template(
@@ -106,3 +106,33 @@ def test_an_unusual_home_does_not_matter(tmp_path: Path, home: str | None) -> No
     result = copy_template(tmp_path / "project", env=env)
     assert result.returncode == 0, result.stderr
     assert recorded(tmp_path / "project") == ("1", "v0.1.0", "")
+
+
+# Each situation of README.md's "Environments" table, and the test that shows it.
+SITUATIONS = {
+    "no git identity configured": "test_no_git_identity_is_configured_and_the_copy_still_commits",
+    "a git identity configured (`user.name` and `user.email`)": (
+        "test_git_history.test_a_configured_git_identity_is_used_rather_than_the_author_answers"
+    ),
+    "no git on PATH": "test_git_history.test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do",
+    "destination inside an existing repository, or a repository root with history": (
+        "test_git_history.test_inside_an_existing_repository_history_and_tags_are_left_alone",
+        "test_a_repository_root_with_history_keeps_its_history_and_tags",
+    ),
+    "destination not empty": "test_files_already_in_the_destination_stay_out_of_the_first_commit",
+    "a file in the way (e.g. your own `README.md`)": "test_a_file_in_the_way_is_not_overwritten_without_permission",
+    "the same copy twice": "test_the_same_copy_twice_changes_nothing",
+    "no network at all (`unshare --net`)": "test_copy_and_tasks_need_no_network",
+    "`HOME` unset, or a missing path with spaces and non-ASCII letters": "test_an_unusual_home_does_not_matter",
+}
+
+
+def test_every_situation_of_the_readmes_environments_table_has_its_test() -> None:
+    readme = (TEMPLATE_ROOT / "README.md").read_text()
+    rows = table_rows(markdown_section(readme, "### Environments"))
+    assert [row["situation"] for row in rows] == list(SITUATIONS), "the table and SITUATIONS list the same rows"
+    for tests in SITUATIONS.values():
+        for test in (tests,) if isinstance(tests, str) else tests:
+            module, _, name = test.rpartition(".")
+            source = (TEMPLATE_ROOT / "tests" / f"{module or 'test_environments'}.py").read_text()
+            assert f"\ndef {name}(" in source, f"{test} does not exist"

@@ -8,7 +8,15 @@ import tomllib
 import pytest
 import yaml
 from answer_sets import DISTINCTIVE_DEFAULTS
-from helpers import COMPUTED, QUESTIONS, TEMPLATE_DEFAULTS, TEMPLATE_ROOT, Generated
+from helpers import (
+    COMPUTED,
+    SUPPORTED_PYTHONS,
+    TEMPLATE_DEFAULTS,
+    TEMPLATE_ROOT,
+    Generated,
+    code_blocks,
+    markdown_section,
+)
 
 # GitHub's own expressions, ${{ ... }}, are meant to stay in the workflows.
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -18,9 +26,8 @@ JINJA_OBJECT = re.compile(r"<Macro '|Undefined|<function ")
 
 
 def supported_pythons(answers: dict[str, object]) -> list[str]:
-    """The template's python_min_version choices from the answer up: what it claims to support."""
-    choices = [str(choice) for choice in QUESTIONS["python_min_version"]["choices"]]  # type: ignore[attr-defined]
-    return choices[choices.index(str(answers["python_min_version"])) :]
+    """The template's supported Pythons from the answer up: what it claims to support."""
+    return SUPPORTED_PYTHONS[SUPPORTED_PYTHONS.index(str(answers["python_min_version"])) :]
 
 
 def test_no_unrendered_jinja_in_paths_or_contents(project: Generated) -> None:
@@ -124,10 +131,13 @@ def test_computed_values_reach_the_files(project: Generated) -> None:
     answers = project.answers
     host = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_repository']}"
     readme = (project.path / "README.md").read_text(encoding="utf-8")
-    assert f"`https://{host}/simple/`" in readme  # index_url
-    assert f"pip install --index-url https://{host}-all/simple/ {answers['distribution_name']}\n" in readme
+    install = markdown_section(readme, "## Install from Artifact Registry")
+    assert f"`https://{host}/simple/`" in install  # index_url
+    pip = f"pip install --index-url https://{host}-all/simple/ {answers['distribution_name']}\n"
+    assert pip in code_blocks(install, "bash")
     publishing = (project.path / "docs/publishing.md").read_text(encoding="utf-8")
-    assert f"--repository-url https://{host}/ " in publishing
+    [upload] = code_blocks(markdown_section(publishing, "## Publish from your machine"), "bash")
+    assert f"--repository-url https://{host}/ " in upload
     workload_identity = answers["publish_auth"] == "workload_identity"
     assert ("workload identity pool" in publishing) == workload_identity
     assert ("GOOGLE_CREDENTIALS" in publishing) != workload_identity

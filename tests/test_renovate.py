@@ -9,15 +9,13 @@ one) without it.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
-import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import Generated, tool
+from helpers import Generated, code_blocks, markdown_section, tool
 
 RENOVATE_PACKAGE = (Path(__file__).parents[1] / ".ci" / "renovate-package").read_text().strip()
 RENOVATE_VERSION = RENOVATE_PACKAGE.rpartition("@")[2]
@@ -38,12 +36,11 @@ def renovate() -> Path:
 
 def docs_blocks(project: Generated) -> dict[str, str]:
     """docs/template-updates.md's Renovate section: its code blocks by language (js: server, json: repository)."""
-    page = (project.path / "docs/template-updates.md").read_text()
-    section = page.split("### Renovate\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^( *)```(\w+)\n(.*?)^\1```", section, re.MULTILINE | re.DOTALL)
-    found = {language: textwrap.dedent(body) for _, language, body in blocks}
-    assert set(found) == {"js", "json"}, found
-    return found
+    section = markdown_section((project.path / "docs/template-updates.md").read_text(), "### Renovate")
+    found = {language: code_blocks(section, language) for language in ("js", "json")}
+    assert all(len(blocks) == 1 for blocks in found.values()), found
+    assert len(code_blocks(section)) == 2, "no other block"
+    return {language: blocks[0] for language, blocks in found.items()}
 
 
 def validate(renovate: Path, directory: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -5,17 +5,10 @@ from __future__ import annotations
 import os
 import re
 
-import pytest
 import yaml
-from answer_sets import ANSWER_SETS
 from helpers import TEMPLATE_ROOT, Generated, tool
 
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(.*)$", re.MULTILINE)
-
-
-@pytest.fixture(scope="module")
-def all_projects(generate) -> list[Generated]:
-    return [generate(name) for name in sorted(ANSWER_SETS)]
 
 
 def test_zizmor_finds_nothing_in_any_answer_set(all_projects: list[Generated]) -> None:

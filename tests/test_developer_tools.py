@@ -1,8 +1,12 @@
-"""The generated project's modern toolchain: the uv route, repo-review, spelling, the lockfile in CI.
+"""The tools a developer of a generated project runs, as generated and as its README prints them.
 
-The uv commands are read from the rendered README and run as printed, in a clone of the shared
-generated project (uv writes `.venv` and `uv.lock`). uv's cache is the machine's (tests/isolation.py),
-so after the first run these installs need no network and take about a second.
+Lint, format, types and pre-commit on every answer set; the uv route, repo-review and codespell;
+the test workflow's lockfile handling; and this repository's own lint, quickstart and Questions
+table. The tools run with the versions pinned in requirements-dev.txt and the generated
+pyproject's own configuration; caches go outside the project so that nothing new appears in its
+tree. The uv commands are read from the rendered README and run as printed, in a clone of the
+shared generated project (uv writes `.venv` and `uv.lock`). uv's cache is the machine's
+(tests/isolation.py), so after the first run these installs need no network and take about a second.
 """
 
 from __future__ import annotations
@@ -13,36 +17,80 @@ import re
 import tomllib
 from pathlib import Path
 
-import pytest
 import workflow_steps
-from answer_sets import ANSWER_SETS
-from helpers import BIN, Generated, commit, git, pinned_requirements, run, tool
+import yaml
+from helpers import (
+    BIN,
+    TEMPLATE_ROOT,
+    Generated,
+    code_blocks,
+    commit,
+    git,
+    markdown_section,
+    pinned_requirements,
+    run,
+    table_rows,
+    tool,
+)
 
 # uv, uvx and the tools of this test environment first, then the machine's Pythons.
 PATH = f"{BIN}{os.pathsep}{os.environ['PATH']}"
 
 
-@pytest.fixture(scope="module")
-def all_projects(generate) -> list[Generated]:
-    return [generate(name) for name in sorted(ANSWER_SETS)]
+def passes(name: str, *args: str | Path, cwd: Path) -> None:
+    result = tool(name, *args, cwd=cwd)
+    assert result.returncode == 0, f"{name} {' '.join(map(str, args))}\n{result.stdout}{result.stderr}"
 
 
-def section(readme: str, heading: str) -> str:
-    """The text of a README section, up to the next heading of the same or a higher level."""
-    level = heading.split(" ")[0]
-    start = readme.index(f"\n{heading}\n")
-    following = re.compile(rf"^#{{1,{len(level)}}} ", re.MULTILINE)
-    end = following.search(readme, start + len(heading) + 2)
-    return readme[start : end.start() if end else len(readme)]
+def test_ruff_check_passes(project: Generated) -> None:
+    passes("ruff", "check", "--no-cache", ".", cwd=project.path)
 
 
-def bash_blocks(text: str) -> list[str]:
-    return re.findall(r"```bash\n(.*?)```", text, re.DOTALL)
+def test_ruff_format_check_passes(project: Generated) -> None:
+    passes("ruff", "format", "--check", "--no-cache", ".", cwd=project.path)
+
+
+def test_mypy_strict_passes(project: Generated, tmp_path: Path) -> None:
+    passes("mypy", "--cache-dir", tmp_path / "mypy-cache", cwd=project.path)
+
+
+def test_pre_commit_config_is_valid(project: Generated) -> None:
+    passes("pre-commit", "validate-config", ".pre-commit-config.yaml", cwd=project.path)
+
+
+def test_lint_job_runs_the_same_tools(project: Generated) -> None:
+    workflow = (project.path / ".github/workflows/test.yml").read_text()
+    for command in ("uv run --no-sync ruff check", "uv run --no-sync ruff format --check", "uv run --no-sync mypy"):
+        assert command in workflow
+
+
+def test_this_repository_is_lint_clean() -> None:
+    """The template's own Python (hooks, tests, benchmarks) follows the same tools."""
+    passes("ruff", "check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
+    passes("ruff", "format", "--check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
+
+
+def test_the_readme_documents_every_question() -> None:
+    """Each asked question has a row in README.md's Questions table, and one in "What is validated"
+    when it has a rule (a pair such as `gcp_workload_identity_pool`, `_provider` shares a row)."""
+    readme = (TEMPLATE_ROOT / "README.md").read_text()
+    questions = " ".join(row["key"] for row in table_rows(markdown_section(readme, "## Questions")))
+    validated = " ".join(row["question"] for row in table_rows(markdown_section(readme, "### What is validated")))
+    spec = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    for key, question in spec.items():
+        if key.startswith("_") or not isinstance(question, dict) or question.get("when") is False:
+            continue
+        assert f"`{key}`" in questions, f"{key} is missing from the Questions table"
+        if "validator" in question or "choices" in question:
+            assert f"`{key}`" in validated or f"`_{key.rsplit('_', 1)[1]}`" in validated, key
+
+
+# --- The uv route, repo-review, spelling, the lockfile in CI ------------------------------------
 
 
 def uv_block(text: str, prefix: str = "uv ") -> str:
     """The one bash block of `text` whose every command starts with `prefix`."""
-    blocks = [b for b in bash_blocks(text) if all(line.startswith(prefix) for line in b.splitlines())]
+    blocks = [b for b in code_blocks(text, "bash") if all(line.startswith(prefix) for line in b.splitlines())]
     assert len(blocks) == 1, text
     return blocks[0]
 
@@ -90,10 +138,10 @@ def test_codespell_finds_no_misspelling_in_any_answer_set(all_projects: list[Gen
 
 
 def test_readme_develop_commands_use_the_minimum_python(project: Generated) -> None:
-    develop = section((project.path / "README.md").read_text(), "## Develop")
+    develop = markdown_section((project.path / "README.md").read_text(), "## Develop")
     minimum = project.answers["python_min_version"]
     assert f"uv sync --python {minimum}" in uv_block(develop)
-    pip_block = next(b for b in bash_blocks(develop) if "-m venv" in b)
+    pip_block = next(b for b in code_blocks(develop, "bash") if "-m venv" in b)
     assert pip_block.startswith(f"python{minimum} -m venv .venv\n")
 
 
@@ -102,18 +150,19 @@ def test_uv_route_from_the_readme_installs_tests_lints_and_versions(generate, tm
     readme = (project.path / "README.md").read_text()
     work = clone(project, tmp_path)
 
-    output = run_as_printed(uv_block(section(readme, "## Develop")), work)
+    output = run_as_printed(uv_block(markdown_section(readme, "## Develop")), work)
     assert re.search(r"\b\d+ passed\b", output), output
     assert (work / "uv.lock").is_file(), "uv sync writes the lockfile the README says to commit"
     version = run(work / ".venv/bin/python", "-c", "import sys; print(*sys.version_info[:2], sep='.')")
     assert version.strip() == project.answers["python_min_version"]
 
-    run_as_printed(uv_block(section(readme, "## Lint, format, types")), work)
+    lint = markdown_section(readme, "## Lint, format, types")
+    run_as_printed(uv_block(lint), work)
     assert (work / ".git/hooks/pre-commit").is_file()
     assert git(work, "status", "--porcelain") == "?? uv.lock", "ruff format found nothing to change"
 
     # Both printed ways to see the version work in the environment the README makes.
-    versions = section(readme, "## Versions come from git tags")
+    versions = markdown_section(readme, "## Versions come from git tags")
     printed = re.findall(r"`((?:uv run|\.venv/bin/python) [^`]*setuptools_scm)`", versions)
     assert len(printed) == 2, versions
     for command in printed:
@@ -131,7 +180,7 @@ def test_uv_route_from_the_readme_installs_tests_lints_and_versions(generate, tm
     # repo-review as printed, at the version this repository pins.
     constraint = tmp_path / "constraint.txt"
     constraint.write_text(pinned_requirements()["sp-repo-review[cli]"].replace("[cli]", "") + "\n")
-    run_as_printed(uv_block(section(readme, "## Lint, format, types"), "uvx "), work, UV_CONSTRAINT=str(constraint))
+    run_as_printed(uv_block(lint, "uvx "), work, UV_CONSTRAINT=str(constraint))
 
     assert not (project.path / "uv.lock").exists() and not (project.path / ".venv").exists()
 
