@@ -178,6 +178,49 @@ def pr_edit(state: State, repo: str, argv: list[str]) -> int:
 # --- authentication, the REST API, secrets (scripts/setup_gcp.py) -------------------------------
 
 
+def releases_of(state: State, repo: str) -> dict[str, dict[str, Any]]:
+    return state.setdefault("releases", {}).setdefault(repo, {})
+
+
+def release_view(state: State, repo: str, argv: list[str]) -> int:
+    p = parser("gh release view")
+    p.add_argument("tag")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    release = releases_of(state, repo).get(args.tag)
+    if release is None:
+        raise GhError("release not found")
+    fields = args.json.split(",") if args.json else ["tagName", "name", "body"]
+    print(json.dumps({f: release[f] for f in fields}))
+    return 0
+
+
+def release_write(state: State, repo: str, argv: list[str], *, create: bool) -> int:
+    p = parser("gh release create" if create else "gh release edit")
+    p.add_argument("tag")
+    p.add_argument("--title", "-t")
+    p.add_argument("--notes", "-n")
+    p.add_argument("--notes-file", "-F")
+    p.add_argument("--verify-tag", action="store_true")
+    args = p.parse_args(argv)
+    releases = releases_of(state, repo)
+    # The repository's tags, as GitHub knows them: state["tags"][repo], set by the test.
+    if args.verify_tag and args.tag not in state.setdefault("tags", {}).get(repo, []):
+        raise GhError(f"tag {args.tag} doesn't exist in the repo {repo}, aborting due to --verify-tag flag")
+    if create and args.tag in releases:
+        raise GhError(f"a release with the same tag name already exists: {args.tag}")
+    if not create and args.tag not in releases:
+        raise GhError("release not found")
+    notes = Path(args.notes_file).read_text() if args.notes_file else args.notes
+    release = releases.setdefault(args.tag, {"tagName": args.tag, "name": args.tag, "body": ""})
+    if args.title is not None:
+        release["name"] = args.title
+    if notes is not None:
+        release["body"] = notes
+    print(f"https://github.com/{repo}/releases/tag/{args.tag}")
+    return 0
+
+
 def option(argv: list[str], name: str, default: str | None = None) -> str | None:
     return argv[argv.index(name) + 1] if name in argv else default
 
@@ -261,6 +304,9 @@ HANDLERS: dict[tuple[str, ...], Handler] = {
     ("pr", "list"): pr_list,
     ("pr", "create"): pr_create,
     ("pr", "edit"): pr_edit,
+    ("release", "view"): release_view,
+    ("release", "create"): lambda state, repo, argv: release_write(state, repo, argv, create=True),
+    ("release", "edit"): lambda state, repo, argv: release_write(state, repo, argv, create=False),
 }
 
 

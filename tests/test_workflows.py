@@ -102,8 +102,14 @@ def test_publish_runs_on_version_tags_with_least_privilege(project: Generated) -
     assert [c["with"]["sparse-checkout"] for c in checkouts] == [".github/publish-requirements.txt"]
     # The wheel is tested without the source tree beside it: src/ is not checked out.
     [wheel_checkout] = [s for s in jobs["test-wheel"]["steps"] if "checkout" in s.get("uses", "")]
-    assert wheel_checkout["with"]["sparse-checkout"].split() == ["tests/", "pyproject.toml", ".github/publish-requirements.txt"]
-    assert not any("checkout" in s.get("uses", "") for s in jobs["release"]["steps"]), "the release job runs no repository code"
+    assert wheel_checkout["with"]["sparse-checkout"].split() == [
+        "tests/",
+        "pyproject.toml",
+        ".github/publish-requirements.txt",
+    ]
+    assert not any("checkout" in s.get("uses", "") for s in jobs["release"]["steps"]), (
+        "the release job runs no repository code"
+    )
     assert jobs["failure"]["if"] == "failure()"
 
 
@@ -166,16 +172,21 @@ def test_no_job_that_can_write_resolves_builds_or_imports_anything(project: Gene
 def test_id_tokens_outside_the_environment_can_only_become_the_reader(project: Generated) -> None:
     """Google grants upload only to the environment's tag jobs; every other job that may ask for
     GitHub's OIDC token impersonates the read-only account, never the publisher."""
-    for name, workflow in workflows(project).items():
-        for job_name, job in workflow["jobs"].items():
-            auths = [s["with"] for s in job.get("steps", []) if s.get("uses", "").startswith("google-github-actions/auth@")]
+    for workflow in workflows(project).values():
+        for job in workflow["jobs"].values():
+            auths = [
+                s["with"] for s in job.get("steps", []) if s.get("uses", "").startswith("google-github-actions/auth@")
+            ]
             accounts = {a["service_account"] for a in auths}
             if job.get("environment") == "artifact-registry":
                 assert accounts == {"${{ env.GCP_SERVICE_ACCOUNT }}"}
             else:
                 assert "${{ env.GCP_SERVICE_ACCOUNT }}" not in accounts
                 reader = project.answers.get("gcp_reader_service_account", "artifact-reader")
-                assert accounts <= {"${{ env.GCP_READER_SERVICE_ACCOUNT }}", f"{reader}@{project.answers['gcp_project_id']}.iam.gserviceaccount.com"}
+                assert accounts <= {
+                    "${{ env.GCP_READER_SERVICE_ACCOUNT }}",
+                    f"{reader}@{project.answers['gcp_project_id']}.iam.gserviceaccount.com",
+                }
                 assert "secrets.GOOGLE_CREDENTIALS" not in yaml.safe_dump(job)
 
 
@@ -199,7 +210,7 @@ def test_template_code_runs_without_tokens_and_the_app_key_only_on_the_default_b
     assert [n for n, _ in pushes] == ["propose"]
     git_lines = [line.strip() for line in pushes[0][1]["run"].splitlines() if re.match(r"\s*(if )?git ", line)]
     assert git_lines[0] == 'git config core.hooksPath "$hooks"', git_lines
-    assert "hooks=\"$(mktemp -d)\"" in pushes[0][1]["run"]
+    assert 'hooks="$(mktemp -d)"' in pushes[0][1]["run"]
 
 
 def test_publish_coordinates_are_rendered_once_from_the_answers(project: Generated) -> None:
@@ -275,7 +286,11 @@ def test_template_update_workflow_exists_only_when_asked_for_with_least_privileg
     assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML reads the key `on` as True
     jobs = workflow["jobs"]
     assert workflow["permissions"] == {}
-    assert {n: j["permissions"] for n, j in jobs.items()} == {"template": {}, "update": {"contents": "read"}, "propose": {}}
+    assert {n: j["permissions"] for n, j in jobs.items()} == {
+        "template": {},
+        "update": {"contents": "read"},
+        "propose": {},
+    }
     steps = [s for j in jobs.values() for s in j["steps"]]
     tokens = {s["id"]: s["with"] for s in steps if s.get("uses", "").startswith("actions/create-github-app-token@")}
     permissions = {
