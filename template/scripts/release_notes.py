@@ -47,9 +47,10 @@ def main() -> int:
     if not found:
         what = "has no" if found is None else "has an empty"
         print(
-            f"::error::{args.changelog} {what} section for {args.version}. Add '## [{args.version}] - "
-            "YYYY-MM-DD' with what changed for the package's users (Keep a Changelog), commit and "
-            "push it; then release the same version again. Nothing was uploaded.",
+            f"::error::{args.changelog} {what} section for {args.version}. Add "
+            f"'## [{args.version}] - YYYY-MM-DD' with what changed for the package's users (Keep "
+            "a Changelog), commit and push it; then release the same version again. Nothing was "
+            "uploaded.",
             file=sys.stderr,
         )
         return 1
