@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import workflow_steps
 import yaml
-from helpers import UpdateSetup, commit, copier_cli, git, overlapping_edit, pinned_requirements, run
+from helpers import UpdateSetup, commit, copier_cli, edit, git, overlapping_edit, pinned_requirements, run
 
 FAKE_GH = Path(__file__).with_name("fake_gh.py")
 WORKFLOW = ".github/workflows/template-update.yml"
@@ -350,3 +350,44 @@ def test_git_hooks_a_template_migration_plants_never_see_the_app_token(
     # Control: the same checkout with git's default hooks directory runs the planted hooks.
     run("git", "-C", proposal, "-c", "core.hooksPath=.git/hooks", "checkout", "--quiet", "-b", "control")
     assert "hooks/post-checkout ran" in leak.read_text()[len(before) :]
+
+
+def test_a_private_template_reaches_the_update_job_as_a_bundle_without_a_token(
+    update_setup: UpdateSetup, runner_path: str, tmp_path: Path
+) -> None:
+    """The job `template` bundles the template repository (a local clone plays the private one on
+    github.com); the job `update`, holding no token, updates from that bundle through the URL the
+    answers file records."""
+    private = "your-org/private-template"
+    project = update_setup.fresh_project(tmp_path / "project")
+    answers = project / ".copier-answers.yml"
+    recorded = yaml.safe_load(answers.read_text())["_src_path"]
+    edit(answers, f"_src_path: {recorded}", f"_src_path: gh:{private}")
+    commit(project, "The template's URL on github.com", "--all")
+    job = Run(bare(project, tmp_path / "origin.git"), tmp_path / "run", runner_path, tmp_path / "gh.json")
+
+    fetch = tmp_path / "template-runner-temp"
+    fetch.mkdir()
+    bundled = workflow_steps.run_step(
+        job.workflow,
+        "template",
+        "Bundle the template repository with its tags",
+        cwd=fetch,
+        local={"TEMPLATE_TOKEN": "read-only-token", "TEMPLATE_URL": str(update_setup.template)},
+        path=runner_path,
+        runner={"RUNNER_TEMP": str(fetch)},
+    )
+    assert bundled.returncode == 0, bundled.stdout + bundled.stderr
+    job.results.append(bundled)
+    jobs = job.workflow["jobs"]
+    [upload] = [s for s in jobs["template"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    [download] = [s for s in jobs["update"]["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert upload["with"]["path"] == download["with"]["path"] == "${{ runner.temp }}/template/"
+    shutil.copytree(fetch / "template", job.temp / "template")
+
+    updated = job.step("update", UPDATE_STEP, job.checkout, job.temp, TEMPLATE_REPOSITORY=private)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert job.versions() == {"FROM": "v0.1.0", "TO": "v0.2.0"}
+    body = (job.temp / "template-update/body.md").read_text()
+    assert "- CONTRIBUTING.md; the README says hello." in body, "the changelog came from the bundle too"
+    assert "read-only-token" not in job.printed()
