@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from pathlib import Path
 
 import pytest
+import workflow_steps
 import yaml
 from answer_sets import ANSWER_SETS
-from helpers import TEMPLATE_ROOT, Generated, tool
+from helpers import BIN, TEMPLATE_ROOT, Generated, copier_cli, plain_template, tool
 
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(.*)$", re.MULTILINE)
 
@@ -308,3 +311,54 @@ def test_template_update_workflow_exists_only_when_asked_for_with_least_privileg
     assert "repositories" not in tokens["app-token"]
     checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
     assert checkouts and all(c["with"]["persist-credentials"] is False for c in checkouts)
+
+
+def test_the_first_push_with_internal_dependencies_warns_instead_of_failing(generate, tmp_path: Path) -> None:
+    """Before scripts/setup_gcp.py has run, the test workflow has nothing to sign in with: each job
+    says what is missing, skips the login, and installs what PyPI has (all a new project needs)."""
+    project = tmp_path / "first-push"
+    template = plain_template(tmp_path / "template")
+    copied = copier_cli("copy", "--trust", "--defaults", "--data", "internal_dependencies=true", template, project)
+    assert copied.returncode == 0, copied.stderr
+    wif = workflow_steps.load(project / ".github/workflows/test.yml")
+    key = workflow_steps.load(generate("key-apache").path / ".github/workflows/test.yml")
+    for job in ("lint", "test"):
+        steps = wif["jobs"][job]["steps"]
+        assert "id-token" not in wif["jobs"][job]["permissions"]
+        assert not any(s.get("uses", "").startswith("google-github-actions/auth@") for s in steps)
+        said = workflow_steps.run_step(
+            wif,
+            job,
+            "Say that internal dependencies wait for the Google Cloud setup",
+            cwd=tmp_path,
+            local={},
+            path=os.environ["PATH"],
+        )
+        assert said.returncode == 0
+        assert "::warning::Internal dependencies cannot be installed yet" in said.stdout
+        assert "Run python3 scripts/setup_gcp.py" in said.stdout
+        # Key mode: the secret is empty until the setup stores it, and the login is skipped.
+        checked = workflow_steps.run_step(
+            key,
+            job,
+            "Check that the reader's key is stored",
+            cwd=tmp_path,
+            local={"READER_KEY": ""},
+            path=os.environ["PATH"],
+        )
+        assert checked.returncode == 0 and "the secret ARTIFACT_REGISTRY_READER_KEY is not stored" in checked.stdout
+        assert "stored" not in workflow_steps.outputs(tmp_path)
+        [auth] = [s for s in key["jobs"][job]["steps"] if s.get("uses", "").startswith("google-github-actions/auth@")]
+        assert auth["if"] == "steps.reader-key.outputs.stored == 'true'"
+    # The lint job's install, as rendered, with no credentials at all: nothing asks Artifact Registry.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_INDEX")}
+    installed = workflow_steps.run_step(
+        wif,
+        "lint",
+        "Install the lint tools",
+        cwd=project,
+        local={"UV_LOCKED": "false"},
+        path=f"{BIN}{os.pathsep}{env['PATH']}",
+        runner={"UV_CACHE_DIR": os.environ["UV_CACHE_DIR"], "UV_PYTHON": sys.executable},
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
