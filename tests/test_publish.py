@@ -559,3 +559,35 @@ def test_the_readme_withdraw_command_is_one_gcloud_accepts(generate, tmp_path: P
         env = {**os.environ, "CLOUDSDK_CONFIG": str(config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
         result = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True, timeout=60, check=False)
         assert "You do not currently have an active account selected" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("results", "says"),
+    [
+        ({"PUBLISH_RESULT": "failure"}, "files of v1.0.0 may already be in Artifact Registry. Re-run the failed jobs"),
+        (
+            {"PUBLISH_RESULT": "success", "VERIFY_RESULT": "failure"},
+            "v1.0.0 is published, but the verify job found",
+        ),
+        (
+            {"PUBLISH_RESULT": "success", "VERIFY_RESULT": "success", "RELEASE_RESULT": "failure"},
+            "v1.0.0 is published and verified; only its GitHub Release failed",
+        ),
+        ({"PUBLISH_RESULT": "skipped"}, "Nothing was uploaded: v1.0.0 failed before the publish job"),
+    ],
+)
+def test_the_failure_job_says_what_to_do_after_each_job(
+    generate, tmp_path: Path, results: dict[str, str], says: str
+) -> None:
+    workflow = workflow_steps.load(generate("defaults").path / ".github/workflows/publish.yml")
+    local = {"TAG": "v1.0.0", "VERIFY_RESULT": "skipped", "RELEASE_RESULT": "skipped", **results}
+    said = workflow_steps.run_step(
+        workflow,
+        "failure",
+        "Say whether anything was published",
+        cwd=tmp_path,
+        local={**local, "RELEASE_AGAIN": "git push --delete origin v1.0.0 && ..."},
+        path=os.environ["PATH"],
+    )
+    assert said.returncode == 1
+    assert said.stdout.startswith("::error::") and says in said.stdout
