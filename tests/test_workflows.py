@@ -208,6 +208,10 @@ def test_template_code_runs_without_tokens_and_the_app_key_only_on_the_default_b
     key_jobs = {n for n, j in jobs.items() if "secrets.TEMPLATE_UPDATE_PRIVATE_KEY" in yaml.safe_dump(j)}
     assert key_jobs == {"template", "propose"}
     assert all(jobs[n]["environment"] == "template-update" for n in key_jobs)
+    # ... and the README has the owner limit that environment to protected branches.
+    readme = (project.path / "README.md").read_text()
+    assert "the environment `template-update` (Settings > Environments) with" in readme
+    assert '"Deployment branches and tags" set to **Protected branches only**' in readme
     # The job that pushes points git's hooks at an empty directory before any git command of its own.
     pushes = [(n, s) for n, j in jobs.items() for s in j["steps"] if "git push" in s.get("run", "")]
     assert [n for n, _ in pushes] == ["propose"]
