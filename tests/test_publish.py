@@ -506,18 +506,19 @@ def test_the_release_job_creates_the_github_release_once_and_a_rerun_updates_it(
     (fake_bin / "gh").symlink_to(FAKE_GH)
     repo = release.project.answers["github_repository"]
     state = tmp_path / "gh.json"
-    state.write_text(json.dumps({"tags": {repo: [release.tag]}}))
     local = {"GH_TOKEN": "github-token", "GH_REPO": repo, "TAG": release.tag, "VERSION": version}
 
     def release_job() -> subprocess.CompletedProcess[str]:
+        # The job has no checkout; the stand-in checks --verify-tag against `origin` of its working
+        # directory, so it runs in the release's clone, whose origin holds the tag.
         return workflow_steps.run_step(
             release.workflow,
             "release",
             "Create or update the GitHub Release",
-            cwd=tmp_path,
+            cwd=release.checkout,
             local=local,
             path=f"{fake_bin}{os.pathsep}{release.path}",
-            runner={"GH_STATE": str(state)},
+            runner={"GH_STATE": str(state), "RUNNER_TEMP": str(tmp_path)},
         )
 
     for _ in range(2):
@@ -525,29 +526,21 @@ def test_the_release_job_creates_the_github_release_once_and_a_rerun_updates_it(
         assert created.returncode == 0, created.stdout + created.stderr
     gh = json.loads(state.read_text())
     distribution = release.project.answers["distribution_name"]
-    assert gh["releases"][repo] == {
-        release.tag: {
-            "tagName": release.tag,
-            "name": f"{distribution} {version}",
-            "body": (tmp_path / "notes/notes.md").read_text(),
-        }
-    }
-    assert [call[:2] for call in gh["calls"]] == [
-        ["release", "view"],
-        ["release", "create"],
-        ["release", "view"],
-        ["release", "edit"],
-    ]
+    [made] = gh["releases"]
+    assert (made["repo"], made["tagName"], made["name"]) == (repo, release.tag, f"{distribution} {version}")
+    assert made["body"] == (tmp_path / "notes/notes.md").read_text()
+    calls = [call[:2] for call in gh["calls"]]
+    assert calls == [["release", "view"], ["release", "create"], ["release", "view"], ["release", "edit"]]
 
 
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the real gcloud is not installed")
 def test_the_readme_withdraw_command_is_one_gcloud_accepts(generate, tmp_path: Path) -> None:
-    """The command of "Withdraw a published version", as printed, parsed by the real gcloud (with
+    """The command of docs/publishing.md's "Withdraw a published version", as printed, parsed by the real gcloud (with
     no account it stops right after parsing)."""
     for name in AUTH_MODES.values():
         project = generate(name)
-        readme = (project.path / "README.md").read_text()
-        [command] = [line for line in readme.splitlines() if line.startswith("gcloud artifacts versions delete ")]
+        docs = (project.path / "docs/publishing.md").read_text()
+        [command] = [line for line in docs.splitlines() if line.startswith("gcloud artifacts versions delete ")]
         answers = project.answers
         normalized = re.sub(r"[-_.]+", "-", answers["distribution_name"]).lower()
         assert command == (

@@ -38,7 +38,7 @@ def test_workflows_and_dependabot_match_github_schemas(all_projects: list[Genera
     workflows += list((TEMPLATE_ROOT / ".github/workflows").glob("*.yml"))
     opted_in = sum(bool(p.answers["template_updates"]) for p in all_projects)
     assert 0 < opted_in < len(all_projects), "the answer sets cover both sides of template_updates"
-    assert len(workflows) == 2 * len(all_projects) + opted_in + 1
+    assert len(workflows) == 2 * len(all_projects) + opted_in + 2  # and this repository's ci.yml, release.yml
     result = tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     assert result.returncode == 0, result.stdout + result.stderr
     dependabot = [p.path / ".github/dependabot.yml" for p in all_projects] + [TEMPLATE_ROOT / ".github/dependabot.yml"]
@@ -208,8 +208,8 @@ def test_template_code_runs_without_tokens_and_the_app_key_only_on_the_default_b
     key_jobs = {n for n, j in jobs.items() if "secrets.TEMPLATE_UPDATE_PRIVATE_KEY" in yaml.safe_dump(j)}
     assert key_jobs == {"template", "propose"}
     assert all(jobs[n]["environment"] == "template-update" for n in key_jobs)
-    # ... and the README has the owner limit that environment to protected branches.
-    readme = (project.path / "README.md").read_text()
+    # ... and the docs have the owner limit that environment to protected branches.
+    readme = (project.path / "docs/template-update-workflow.md").read_text()
     assert "the environment `template-update` (Settings > Environments) with" in readme
     assert '"Deployment branches and tags" set to **Protected branches only**' in readme
     # The job that pushes points git's hooks at an empty directory before any git command of its own.
