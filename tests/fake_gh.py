@@ -244,6 +244,27 @@ def release_create(state: State, repo: str, argv: list[str]) -> int:
     return 0
 
 
+def release_edit(state: State, repo: str, argv: list[str]) -> int:
+    """gh release edit TAG: a new title or notes for an existing release."""
+    p = parser("gh release edit")
+    p.add_argument("tag")
+    p.add_argument("--title", "-t")
+    p.add_argument("--notes", "-n")
+    p.add_argument("--notes-file", "-F")
+    args = p.parse_args(argv)
+    found = [release for release in releases_of(state, repo) if release["tagName"] == args.tag]
+    if not found:
+        raise GhError("release not found")
+    if args.title is not None:
+        found[0]["name"] = args.title
+    if args.notes_file is not None:
+        found[0]["body"] = sys.stdin.read() if args.notes_file == "-" else Path(args.notes_file).read_text()
+    elif args.notes is not None:
+        found[0]["body"] = args.notes
+    print(found[0]["url"])
+    return 0
+
+
 # --- authentication, the REST API, secrets (scripts/setup_gcp.py) -------------------------------
 
 
@@ -336,6 +357,7 @@ HANDLERS: dict[tuple[str, ...], Handler] = {
     ("pr", "edit"): pr_edit,
     ("release", "view"): release_view,
     ("release", "create"): release_create,
+    ("release", "edit"): release_edit,
 }
 
 

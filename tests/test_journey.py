@@ -93,6 +93,10 @@ def publish_from_origin(
     checked = run_job_step(workflow, checkout, "build", "Check the files and their version", runner, TAG=tag)
     assert checked.returncode == 0, checked.stderr
     version = workflow_steps.outputs(checkout)["version"]
+    notes = run_job_step(
+        workflow, checkout, "build", "Write the release notes from CHANGELOG.md", runner, VERSION=version
+    )
+    assert notes.returncode == 0, notes.stderr
 
     def upload():
         return run_job_step(
@@ -115,10 +119,21 @@ def publish_from_origin(
     uploaded = upload()
     assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
     assert ("already exists, skipping" in uploaded.stdout) == interrupted
+    served = run_job_step(
+        workflow,
+        checkout,
+        "verify",
+        "Check that the index serves exactly the uploaded files",
+        runner,
+        INDEX_URL=index.simple_url,
+        INDEX_PASSWORD=index.token,
+        VERSION=version,
+    )
+    assert served.returncode == 0, served.stdout + served.stderr
     verified = run_job_step(
         workflow,
         checkout,
-        "publish",
+        "verify",
         "Install the published version in a fresh virtualenv and import it",
         {**runner, "UV_DEFAULT_INDEX": index.simple_url},
         UV_INDEX=f"artifact-registry={index.authenticated_simple_url}",
@@ -181,6 +196,8 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
         {},
         TAG="v0.1.0",
         PUBLISH_RESULT="skipped",
+        VERIFY_RESULT="skipped",
+        RELEASE_RESULT="skipped",
         RELEASE_AGAIN=workflow_steps.outputs(runner_dir)["release-again"],
     )
     assert summary.returncode == 1
@@ -207,8 +224,14 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     with running_index(tmp_path / "artifact-registry") as index:
         assert publish_from_origin(origin, "v0.1.0", tmp_path, index, GITHUB_IDS) == "0.1.0"
 
-        # A second release, as the generated README's "Release" section says.
+        # A second release, as the generated README's "Release" section says: the notes first.
         (project / "src/ledger_sync/extra.py").write_text('"""More."""\n')
+        changelog = project / "CHANGELOG.md"
+        changelog.write_text(
+            changelog.read_text().replace(
+                "## [Unreleased]\n", "## [Unreleased]\n\n## [0.2.0] - 2026-12-02\n\n- More.\n", 1
+            )
+        )
         git(project, "add", "--all")
         commit(project, "More")
         user.sh("git push", project)

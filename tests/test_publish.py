@@ -9,10 +9,15 @@ would pass.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,7 +114,7 @@ class Release:
 
     def verify(self, private: PackageIndex, public: PackageIndex, version: str) -> subprocess.CompletedProcess[str]:
         return self.step(
-            "publish",
+            "verify",
             "Install the published version in a fresh virtualenv and import it",
             runner={"UV_DEFAULT_INDEX": public.simple_url},  # PyPI, as the runner would reach it
             UV_INDEX=f"artifact-registry={private.authenticated_simple_url}",
@@ -250,10 +255,15 @@ def test_the_release_jobs_install_their_tools_from_hashes_before_the_token(gener
     install = names.index("Install uv, hash-pinned, before any credential exists")
     assert install < names.index("auth"), "no tool is installed once a token exists"
     assert steps[install]["run"] == workflow_steps.step(workflow, "build", INSTALL_STEP)["run"]
-    # Every pip install of the workflow (uv pip install only installs the published package).
-    scripts = [s.get("run", "") for job in workflow["jobs"].values() for s in job.get("steps", [])]
-    pip_installs = [line for script in scripts for line in script.splitlines() if "python -m pip install" in line]
-    assert len(pip_installs) == 2 and all("--require-hashes" in line for line in pip_installs), pip_installs
+    # Every pip install of the workflow, one per job that needs uv, is the build job's hash-pinned one.
+    scripts = {name: [s.get("run", "") for s in job.get("steps", [])] for name, job in workflow["jobs"].items()}
+    pip_installs = {
+        name: [line for script in job for line in script.splitlines() if "python -m pip install" in line]
+        for name, job in scripts.items()
+    }
+    installing = {name: lines for name, lines in pip_installs.items() if lines}
+    assert sorted(installing) == ["build", "publish", "test-wheel", "verify"]
+    assert {line for lines in installing.values() for line in lines} == {steps[install]["run"]}
     uv = shutil.which("uv", path=runner_path)
     assert uv and run(uv, "--version").startswith(f"uv {pinned_requirements()['uv'].split('==')[1]}")
 
@@ -330,3 +340,247 @@ def test_the_configuration_job_refuses_a_tag_that_is_not_a_version_in_seconds(
         assert f"::error::The tag {tag} is not v<version>" in checked.stdout
         assert f"git push --delete origin {tag}" in checked.stdout
         assert again is None, "no command re-pushes a tag that is not a version"
+
+
+# The jobs around the upload: the wheel's test before it, the check of what the index serves and
+# the GitHub Release after it, each run from the rendered workflow.
+
+FAKE_GH = Path(__file__).with_name("fake_gh.py")
+WHEEL_JOB = "test-wheel"
+
+
+def wheel_job_checkout(release: Release, destination: Path) -> Path:
+    """What the wheel job's sparse checkout holds, taken from the release's checkout, and dist/."""
+    [checkout] = [s for s in release.workflow["jobs"][WHEEL_JOB]["steps"] if "checkout" in s.get("uses", "")]
+    for entry in checkout["with"]["sparse-checkout"].split():
+        source, target = release.checkout / entry, destination / entry
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    shutil.copytree(release.checkout / "dist", destination / "dist")
+    assert not (destination / "src").exists()
+    return destination
+
+
+def run_wheel_job(release: Release, checkout: Path, public: PackageIndex) -> list[subprocess.CompletedProcess[str]]:
+    """The wheel job's install and test steps, until one fails; PyPI's stand-in first for tinydep,
+    the real PyPI (through the machine's warm cache) for pytest."""
+    local = {"WHEEL_TEST": str(checkout.parent / "wheel-test")}
+    runner = {"UV_INDEX": public.simple_url, "UV_CACHE_DIR": os.environ["UV_CACHE_DIR"]}
+    results = []
+    for name in (
+        "Install the wheel and the test group in a fresh virtualenv",
+        "Run the tests against the installed wheel",
+    ):
+        results.append(
+            workflow_steps.run_step(
+                release.workflow, WHEEL_JOB, name, cwd=checkout, local=local, path=release.path, runner=runner
+            )
+        )
+        if results[-1].returncode != 0:
+            break
+    return results
+
+
+def test_the_wheel_job_runs_the_tests_against_the_wheel_from_dist(published, indexes, tmp_path: Path) -> None:
+    release, _ = published
+    checkout = wheel_job_checkout(release, tmp_path / "checkout")
+    installed, tested = run_wheel_job(release, checkout, indexes[1])
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    package = release.project.answers["package_name"]
+    assert f"{package} is imported from the installed wheel: {tmp_path / 'wheel-test'}" in tested.stdout
+    assert re.search(r"\d+ passed", tested.stdout), tested.stdout
+
+
+def test_a_wheel_missing_a_module_fails_the_wheel_job_before_any_upload(published, indexes, tmp_path: Path) -> None:
+    release, _ = published
+    checkout = wheel_job_checkout(release, tmp_path / "checkout")
+    [wheel] = (checkout / "dist").glob("*.whl")
+    package = release.project.answers["package_name"]
+    whole = wheel.read_bytes()
+    with zipfile.ZipFile(wheel.with_suffix(".zip"), "w") as broken, zipfile.ZipFile(wheel) as original:
+        for item in original.infolist():
+            if item.filename != f"{package}/ops.py":
+                broken.writestr(item, original.read(item))
+    wheel.with_suffix(".zip").replace(wheel)
+    assert wheel.read_bytes() != whole
+    results = run_wheel_job(release, checkout, indexes[1])
+    assert results[-1].returncode != 0
+    assert f"::error::{package} cannot be imported from the built wheel" in results[-1].stdout
+    assert f"No module named '{package}.ops'" in results[-1].stderr
+
+
+def check_served(release: Release, index: PackageIndex, version: str) -> subprocess.CompletedProcess[str]:
+    return release.step(
+        "verify",
+        "Check that the index serves exactly the uploaded files",
+        INDEX_URL=index.simple_url,
+        INDEX_PASSWORD=index.token,
+        VERSION=version,
+    )
+
+
+def test_the_verify_job_finds_exactly_the_uploaded_files_on_the_index(published, indexes) -> None:
+    release, version = published
+    checked = check_served(release, indexes[0], version)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for path in (release.checkout / "dist").iterdir():
+        assert (
+            f"{path.name} sha256:{hashlib.sha256(path.read_bytes()).hexdigest()} served as uploaded" in checked.stdout
+        )
+
+
+def test_the_verify_job_fails_when_a_served_file_differs(published, indexes, tmp_path: Path) -> None:
+    release, version = published
+    [wheel] = (release.checkout / "dist").glob("*.whl")
+    served = indexes[0].packages / wheel.name
+    kept = tmp_path / wheel.name
+    shutil.copy2(served, kept)
+    served.write_bytes(served.read_bytes() + b"\0")
+    try:
+        checked = check_served(release, indexes[0], version)
+    finally:
+        shutil.copy2(kept, served)
+    assert checked.returncode == 1
+    other = hashlib.sha256(kept.read_bytes() + b"\0").hexdigest()
+    assert f"::error::{wheel.name} is served with sha256 {other}, but the uploaded file has" in checked.stderr
+
+
+def test_the_published_files_check_waits_for_a_file_the_index_does_not_list(published, indexes, tmp_path: Path) -> None:
+    release, _ = published
+    distribution = release.project.answers["distribution_name"]
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    canonical = re.sub(r"[-_.]+", "-", distribution).lower()
+    name = f"{canonical.replace('-', '_')}-9.9.9-py3-none-any.whl"
+    (dist / name).write_bytes(b"never uploaded")
+    private = indexes[0]
+    env = {
+        **os.environ,
+        "INDEX_URL": private.simple_url,
+        "INDEX_USERNAME": "oauth2accesstoken",
+        "INDEX_PASSWORD": private.token,
+    }
+    script = release.checkout / "scripts/check_published_files.py"
+    args = ["--distribution", distribution, "--version", "9.9.9", "--attempts", "2", "--delay", "0", dist]
+    result = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert f"::error::the index does not list {name} after 2 attempts" in result.stderr
+    # With a wrong token the index refuses: the check says so instead of passing.
+    env["INDEX_PASSWORD"] = "not-the-token"
+    refused = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1
+    assert f"::error::{private.simple_url}{canonical}/ answered HTTP 403" in refused.stderr
+
+
+NOTES_STEP = "Write the release notes from CHANGELOG.md"
+
+
+def test_the_build_job_writes_the_release_notes_from_the_changelog(published, tmp_path: Path) -> None:
+    release, version = published
+    written = release.step("build", NOTES_STEP, runner={"RUNNER_TEMP": str(tmp_path)}, VERSION=version)
+    assert written.returncode == 0, written.stdout + written.stderr
+    notes = (tmp_path / "notes/notes.md").read_text()
+    assert notes.startswith("### Added\n\n- The package's first release.\n\nFiles uploaded to Artifact Registry")
+    for path in (release.checkout / "dist").iterdir():
+        assert f"    {hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n" in notes
+
+
+def test_a_version_without_its_changelog_section_stops_the_build(published, tmp_path: Path) -> None:
+    release, _ = published
+    stopped = release.step("build", NOTES_STEP, runner={"RUNNER_TEMP": str(tmp_path)}, VERSION="9.9.9")
+    assert stopped.returncode == 1
+    assert "::error::CHANGELOG.md has no section for 9.9.9. Add '## [9.9.9] - YYYY-MM-DD'" in stopped.stderr
+    assert "Nothing was uploaded" in stopped.stderr
+
+
+def test_the_release_job_creates_the_github_release_once_and_a_rerun_updates_it(published, tmp_path: Path) -> None:
+    release, version = published
+    written = release.step("build", NOTES_STEP, runner={"RUNNER_TEMP": str(tmp_path)}, VERSION=version)
+    assert written.returncode == 0, written.stderr
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "gh").symlink_to(FAKE_GH)
+    repo = release.project.answers["github_repository"]
+    state = tmp_path / "gh.json"
+    local = {"GH_TOKEN": "github-token", "GH_REPO": repo, "TAG": release.tag, "VERSION": version}
+
+    def release_job() -> subprocess.CompletedProcess[str]:
+        # The job has no checkout; the stand-in checks --verify-tag against `origin` of its working
+        # directory, so it runs in the release's clone, whose origin holds the tag.
+        return workflow_steps.run_step(
+            release.workflow,
+            "release",
+            "Create or update the GitHub Release",
+            cwd=release.checkout,
+            local=local,
+            path=f"{fake_bin}{os.pathsep}{release.path}",
+            runner={"GH_STATE": str(state), "RUNNER_TEMP": str(tmp_path)},
+        )
+
+    for _ in range(2):
+        created = release_job()
+        assert created.returncode == 0, created.stdout + created.stderr
+    gh = json.loads(state.read_text())
+    distribution = release.project.answers["distribution_name"]
+    [made] = gh["releases"]
+    assert (made["repo"], made["tagName"], made["name"]) == (repo, release.tag, f"{distribution} {version}")
+    assert made["body"] == (tmp_path / "notes/notes.md").read_text()
+    calls = [call[:2] for call in gh["calls"]]
+    assert calls == [["release", "view"], ["release", "create"], ["release", "view"], ["release", "edit"]]
+
+
+@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the real gcloud is not installed")
+def test_the_readme_withdraw_command_is_one_gcloud_accepts(generate, tmp_path: Path) -> None:
+    """The command of docs/publishing.md's "Withdraw a published version", as printed, parsed by the real gcloud (with
+    no account it stops right after parsing)."""
+    for name in AUTH_MODES.values():
+        project = generate(name)
+        docs = (project.path / "docs/publishing.md").read_text()
+        [command] = [line for line in docs.splitlines() if line.startswith("gcloud artifacts versions delete ")]
+        answers = project.answers
+        normalized = re.sub(r"[-_.]+", "-", answers["distribution_name"]).lower()
+        assert command == (
+            f"gcloud artifacts versions delete 1.2.3 --package={normalized} --repository={answers['gcp_repository']} "
+            f"--location={answers['gcp_location']} --project={answers['gcp_project_id']}"
+        )
+        config = tmp_path / name
+        config.mkdir()
+        env = {**os.environ, "CLOUDSDK_CONFIG": str(config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
+        result = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert "You do not currently have an active account selected" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("results", "says"),
+    [
+        ({"PUBLISH_RESULT": "failure"}, "files of v1.0.0 may already be in Artifact Registry. Re-run the failed jobs"),
+        (
+            {"PUBLISH_RESULT": "success", "VERIFY_RESULT": "failure"},
+            "v1.0.0 is published, but the verify job found",
+        ),
+        (
+            {"PUBLISH_RESULT": "success", "VERIFY_RESULT": "success", "RELEASE_RESULT": "failure"},
+            "v1.0.0 is published and verified; only its GitHub Release failed",
+        ),
+        ({"PUBLISH_RESULT": "skipped"}, "Nothing was uploaded: v1.0.0 failed before the publish job"),
+    ],
+)
+def test_the_failure_job_says_what_to_do_after_each_job(
+    generate, tmp_path: Path, results: dict[str, str], says: str
+) -> None:
+    workflow = workflow_steps.load(generate("defaults").path / ".github/workflows/publish.yml")
+    local = {"TAG": "v1.0.0", "VERIFY_RESULT": "skipped", "RELEASE_RESULT": "skipped", **results}
+    said = workflow_steps.run_step(
+        workflow,
+        "failure",
+        "Say whether anything was published",
+        cwd=tmp_path,
+        local={**local, "RELEASE_AGAIN": "git push --delete origin v1.0.0 && ..."},
+        path=os.environ["PATH"],
+    )
+    assert said.returncode == 1
+    assert said.stdout.startswith("::error::") and says in said.stdout

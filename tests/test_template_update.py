@@ -11,17 +11,21 @@ and a project copied at v0.1.0 with its owner's commits.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import secrets
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import workflow_steps
-from helpers import UpdateSetup, copier_cli, git, overlapping_edit, pinned_requirements, run
+import yaml
+from helpers import UpdateSetup, commit, copier_cli, edit, git, overlapping_edit, pinned_requirements, run
 
 FAKE_GH = Path(__file__).with_name("fake_gh.py")
 WORKFLOW = ".github/workflows/template-update.yml"
@@ -51,12 +55,20 @@ def runner_path(tmp_path_factory: pytest.TempPathFactory, update_setup: UpdateSe
     )
 
 
+UPDATE_STEP = "Update from the template when it has a newer release"
+PUSH_STEP = "Commit the update and push the branch"
+PR_STEP = "Open or update the pull request"
+
+
 class Run:
-    """One run of the workflow's job: a checkout of `origin`'s main branch, a runner temp dir,
-    the step outputs so far and the fake gh's state file."""
+    """One run of the workflow: the job `update` on a checkout of `origin`'s main branch, then the
+    job `propose` on a fresh checkout, with the artifact between them carried as upload-artifact
+    and download-artifact would; each job has its own runner temp dir. Every step's result is
+    kept, to search for what it printed."""
 
     def __init__(self, origin: Path, workdir: Path, path: str, gh_state: Path) -> None:
         self.origin = origin
+        self.workdir = workdir
         self.checkout = workdir / "checkout"
         run("git", "clone", "--quiet", origin, self.checkout)
         self.temp = workdir / "runner-temp"
@@ -65,45 +77,72 @@ class Run:
         self.gh_state = gh_state
         self.workflow = workflow_steps.load(self.checkout / WORKFLOW)
         self.outputs: dict[str, dict[str, str]] = {}
+        self.results: list[subprocess.CompletedProcess[str]] = []
+        self.proposal: Path | None = None
+        self.proposal_temp = workdir / "propose-runner-temp"
 
-    def step(self, name: str, **local: str) -> subprocess.CompletedProcess[str]:
-        found = workflow_steps.step(self.workflow, "update", name)
-        output = self.temp / "github-output"
+    def step(self, job: str, name: str, cwd: Path, temp: Path, **local: str) -> subprocess.CompletedProcess[str]:
+        found = workflow_steps.step(self.workflow, job, name)
+        output = temp / "github-output"
         output.write_text("")
         result = workflow_steps.run_step(
             self.workflow,
-            "update",
+            job,
             name,
-            cwd=self.checkout,
+            cwd=cwd,
             local=local,
             path=self.path,
-            runner={"GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(self.temp), "GH_STATE": str(self.gh_state)},
+            runner={"GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(temp), "GH_STATE": str(self.gh_state)},
         )
+        self.results.append(result)
         if "id" in found:
             self.outputs[found["id"]] = dict(line.split("=", 1) for line in output.read_text().splitlines())
         return result
 
-    def runs(self, name: str) -> bool:
-        """Whether the step's `if:` holds, for the one form of condition this workflow uses."""
-        condition = workflow_steps.step(self.workflow, "update", name).get("if", "")
-        match = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+) != ''", condition)
-        assert match, f"this test reads no other condition: {condition!r}"
-        return self.outputs.get(match[1], {}).get(match[2], "") != ""
+    def proposes(self) -> bool:
+        """Whether the job `propose` runs: its condition, for the one form this workflow uses."""
+        condition = self.workflow["jobs"]["propose"]["if"]
+        assert condition == "needs.update.outputs.to != ''", condition
+        assert self.workflow["jobs"]["update"]["outputs"]["to"] == "${{ steps.update.outputs.to }}"
+        return self.outputs.get("update", {}).get("to", "") != ""
 
     def update(self) -> subprocess.CompletedProcess[str]:
-        return self.step("Update from the template when it has a newer release", TEMPLATE_TOKEN="")
+        # The variable TEMPLATE_UPDATE_TEMPLATE_REPOSITORY is not set: the template is public.
+        return self.step("update", UPDATE_STEP, self.checkout, self.temp, TEMPLATE_REPOSITORY="your-org/")
 
     def versions(self) -> dict[str, str]:
         return {"FROM": self.outputs["update"]["from"], "TO": self.outputs["update"]["to"]}
 
-    def push(self) -> subprocess.CompletedProcess[str]:
-        assert self.runs("Commit the update and push the branch")
-        return self.step("Commit the update and push the branch", TOKEN=APP["TOKEN"], **BOT, **self.versions())
+    def hand_over(self) -> Path:
+        """The artifact `update` uploads, downloaded by `propose` into its own fresh checkout."""
+        assert self.proposes()
+        jobs = self.workflow["jobs"]
+        [upload] = [s for s in jobs["update"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+        [download] = [s for s in jobs["propose"]["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+        assert upload["with"]["name"] == download["with"]["name"] == "template-update"
+        assert upload["with"]["path"] == download["with"]["path"] == "${{ runner.temp }}/template-update/"
+        self.proposal_temp.mkdir()
+        shutil.copytree(self.temp / "template-update", self.proposal_temp / "template-update")
+        self.proposal = self.workdir / "propose-checkout"
+        run("git", "clone", "--quiet", self.origin, self.proposal)
+        return self.proposal
+
+    def push(self, token: str = APP["TOKEN"]) -> subprocess.CompletedProcess[str]:
+        if self.proposal is None:
+            self.hand_over()
+        assert self.proposal is not None
+        return self.step("propose", PUSH_STEP, self.proposal, self.proposal_temp, TOKEN=token, **BOT, **self.versions())
 
     def pull_request(self) -> subprocess.CompletedProcess[str]:
-        assert self.runs("Open or update the pull request")
+        assert self.proposal is not None, "the branch is pushed first"
         local = {k: APP[k] for k in ("GH_TOKEN", "GH_REPO", "BASE")}
-        return self.step("Open or update the pull request", **local, **self.versions())
+        return self.step("propose", PR_STEP, self.proposal, self.proposal_temp, **local, **self.versions())
+
+    def printed(self) -> str:
+        """What the steps printed, as a run's log shows it: the runner consumes `::add-mask::`
+        commands (and masks their value) instead of printing them."""
+        lines = "".join(r.stdout + r.stderr for r in self.results).splitlines()
+        return "\n".join(line for line in lines if not line.startswith("::add-mask::"))
 
     def gh(self) -> dict:
         return json.loads(self.gh_state.read_text()) if self.gh_state.is_file() else {}
@@ -129,8 +168,8 @@ def test_no_newer_release_changes_nothing_and_opens_no_pull_request(
     assert "on the template's latest release" in checked.stdout
     assert job.outputs["update"] == {}
     assert git(job.checkout, "status", "--porcelain", "--untracked-files=all") == ""
-    assert not job.runs("Commit the update and push the branch")
-    assert not job.runs("Open or update the pull request")
+    assert not job.proposes()
+    assert not (job.temp / "template-update").exists(), "nothing to hand over"
     assert job.gh() == {}
 
 
@@ -208,8 +247,7 @@ def test_an_overlapping_owner_edit_fails_the_job_and_names_the_file(
     assert failed.returncode != 0
     assert "the update left conflicts in these files:\n  README.md\n" in failed.stderr
     assert "::error::copier update left conflicts" in failed.stdout
-    assert not job.runs("Commit the update and push the branch")
-    assert not job.runs("Open or update the pull request")
+    assert not job.proposes()
     assert job.gh() == {}
 
 
@@ -235,3 +273,121 @@ def test_fake_gh_refuses_what_it_does_not_know(tmp_path: Path) -> None:
     result = subprocess.run([FAKE_GH, "repo", "delete"], env=env, capture_output=True, text=True, check=False)
     assert (result.returncode, result.stderr) == (1, 'unknown command "repo delete" for "gh"\n')
     assert json.loads((tmp_path / "gh.json").read_text())["calls"] == [["repo", "delete"]]
+
+
+# Every hook git runs on the client side: a template migration plants each in the update's checkout.
+HOOKS = (
+    "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit",
+    "prepare-commit-msg", "commit-msg", "post-commit", "pre-rebase", "post-checkout", "post-merge",
+    "pre-push", "pre-auto-gc", "post-rewrite", "reference-transaction", "post-index-change",
+)  # fmt: skip
+PLANT_HOOKS = """\
+import os
+from pathlib import Path
+
+leak = Path({leak!r})
+hook = "#!/bin/sh\\necho \\"hook $0 ran\\" >> {leak}\\nenv | tee -a {leak}\\n"
+if Path(".git").is_dir():
+    for name in {hooks!r}:
+        path = Path(".git/hooks", name)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(hook)
+        path.chmod(0o755)
+with leak.open("a") as out:
+    out.write("migration ran\\n")
+    out.writelines(f"{{key}}={{value}}\\n" for key, value in os.environ.items())
+for key, value in os.environ.items():
+    print(f"{{key}}={{value}}")
+"""
+
+
+def test_git_hooks_a_template_migration_plants_never_see_the_app_token(
+    update_setup: UpdateSetup, runner_path: str, tmp_path: Path
+) -> None:
+    """A template release whose migration prints its environment and plants every git hook, each
+    printing the environment: the token of the job that pushes appears nowhere."""
+    template = tmp_path / "template"
+    run("git", "clone", "--quiet", update_setup.template, template)
+    leak = tmp_path / "leak.txt"
+    (template / "hooks/plant_hooks.py").write_text(PLANT_HOOKS.format(leak=str(leak), hooks=HOOKS))
+    settings = yaml.safe_load((template / "copier.yml").read_text())
+    settings["_migrations"].append(
+        {
+            "command": ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/plant_hooks.py"],
+            "when": "{{ _stage == 'after' }}",
+        }
+    )
+    (template / "copier.yml").write_text(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True))
+    git(template, "add", "--all")
+    commit(template, "A release whose migration plants git hooks")
+    git(template, "tag", "v0.3.0")
+    project = tmp_path / "project"
+    copied = copier_cli(
+        "copy", "--trust", "--defaults", "--data", "template_updates=true", "--vcs-ref", "v0.2.0", template, project
+    )
+    assert copied.returncode == 0, copied.stderr
+
+    job = Run(bare(project, tmp_path / "origin.git"), tmp_path / "run", runner_path, tmp_path / "gh.json")
+    updated = job.update()
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert job.versions() == {"FROM": "v0.2.0", "TO": "v0.3.0"}
+    assert "migration ran" in leak.read_text(), "the template's code ran in the update job"
+    proposal = job.hand_over()
+    # The worst case: the planted hooks are in the pushing job's checkout too, and live.
+    shutil.copytree(job.checkout / ".git/hooks", proposal / ".git/hooks", dirs_exist_ok=True)
+    before = leak.read_text()
+
+    token = f"ghs_{secrets.token_hex(18)}"
+    pushed = job.push(token)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    opened = job.pull_request()
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    assert leak.read_text() == before, "no hook ran in the job that holds the token"
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    for secret in (token, basic):
+        assert secret not in job.printed() and secret not in leak.read_text()
+    assert git(tmp_path / "origin.git", "rev-parse", "template-update^{tree}")
+    # Control: the same checkout with git's default hooks directory runs the planted hooks.
+    run("git", "-C", proposal, "-c", "core.hooksPath=.git/hooks", "checkout", "--quiet", "-b", "control")
+    assert "hooks/post-checkout ran" in leak.read_text()[len(before) :]
+
+
+def test_a_private_template_reaches_the_update_job_as_a_bundle_without_a_token(
+    update_setup: UpdateSetup, runner_path: str, tmp_path: Path
+) -> None:
+    """The job `template` bundles the template repository (a local clone plays the private one on
+    github.com); the job `update`, holding no token, updates from that bundle through the URL the
+    answers file records."""
+    private = "your-org/private-template"
+    project = update_setup.fresh_project(tmp_path / "project")
+    answers = project / ".copier-answers.yml"
+    recorded = yaml.safe_load(answers.read_text())["_src_path"]
+    edit(answers, f"_src_path: {recorded}", f"_src_path: gh:{private}")
+    commit(project, "The template's URL on github.com", "--all")
+    job = Run(bare(project, tmp_path / "origin.git"), tmp_path / "run", runner_path, tmp_path / "gh.json")
+
+    fetch = tmp_path / "template-runner-temp"
+    fetch.mkdir()
+    bundled = workflow_steps.run_step(
+        job.workflow,
+        "template",
+        "Bundle the template repository with its tags",
+        cwd=fetch,
+        local={"TEMPLATE_TOKEN": "read-only-token", "TEMPLATE_URL": str(update_setup.template)},
+        path=runner_path,
+        runner={"RUNNER_TEMP": str(fetch)},
+    )
+    assert bundled.returncode == 0, bundled.stdout + bundled.stderr
+    job.results.append(bundled)
+    jobs = job.workflow["jobs"]
+    [upload] = [s for s in jobs["template"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    [download] = [s for s in jobs["update"]["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert upload["with"]["path"] == download["with"]["path"] == "${{ runner.temp }}/template/"
+    shutil.copytree(fetch / "template", job.temp / "template")
+
+    updated = job.step("update", UPDATE_STEP, job.checkout, job.temp, TEMPLATE_REPOSITORY=private)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert job.versions() == {"FROM": "v0.1.0", "TO": "v0.2.0"}
+    body = (job.temp / "template-update/body.md").read_text()
+    assert "- CONTRIBUTING.md; the README says hello." in body, "the changelog came from the bundle too"
+    assert "read-only-token" not in job.printed()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from pathlib import Path
 
+import workflow_steps
 import yaml
-from helpers import TEMPLATE_ROOT, Generated, tool
+from helpers import BIN, TEMPLATE_ROOT, Generated, copier_cli, plain_template, tool
 
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(.*)$", re.MULTILINE)
 
@@ -61,19 +64,153 @@ def test_publish_runs_on_version_tags_with_least_privilege(project: Generated) -
     assert workflow["permissions"] == {}
     jobs = workflow["jobs"]
     assert jobs["test"]["uses"] == "$/.github/workflows/test.yml"
-    assert jobs["build"]["needs"] == "test" and jobs["publish"]["needs"] == "build"
-    assert jobs["build"]["permissions"] == {"contents": "read"}
+    order = {name: job.get("needs") for name, job in jobs.items()}
+    assert order == {
+        "configuration": None,
+        "test": "configuration",
+        "build": "test",
+        "test-wheel": "build",
+        "publish": ["build", "test-wheel"],
+        "verify": ["build", "publish"],
+        "release": ["build", "verify"],
+        "failure": ["configuration", "test", "build", "test-wheel", "publish", "verify", "release"],
+    }
     wif = project.answers["publish_auth"] == "workload_identity"
-    expected = {"contents": "read", "id-token": "write"} if wif else {"contents": "read"}
-    assert jobs["publish"]["permissions"] == expected
+    internal = project.answers["internal_dependencies"]
+    oidc = {"id-token": "write"} if wif else {}
+    assert {name: job["permissions"] for name, job in jobs.items()} == {
+        "configuration": {},
+        "test": {"contents": "read", **(oidc if internal else {})},
+        "build": {"contents": "read"},
+        "test-wheel": {"contents": "read", **(oidc if internal else {})},
+        "publish": {"contents": "read", **oidc},
+        "verify": {"contents": "read", **oidc},
+        "release": {"contents": "write"},
+        "failure": {},
+    }
+    # Only the upload job is in the environment Google requires for upload rights.
+    assert {name for name, job in jobs.items() if "environment" in job} == {"publish"}
     assert jobs["publish"]["environment"] == "artifact-registry"
     checkout = next(s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
     assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False}
     checkouts = [s for s in jobs["publish"]["steps"] if "checkout" in s.get("uses", "")]
     # The publish job never builds: it checks out only the hash-pinned list of its one tool.
     assert [c["with"]["sparse-checkout"] for c in checkouts] == [".github/publish-requirements.txt"]
-    assert jobs["test"]["needs"] == "configuration" and jobs["configuration"]["permissions"] == {}
-    assert jobs["failure"]["if"] == "failure()" and jobs["failure"]["permissions"] == {}
+    # The wheel is tested without the source tree beside it: src/ is not checked out.
+    [wheel_checkout] = [s for s in jobs["test-wheel"]["steps"] if "checkout" in s.get("uses", "")]
+    assert wheel_checkout["with"]["sparse-checkout"].split() == [
+        "tests/",
+        "pyproject.toml",
+        ".github/publish-requirements.txt",
+    ]
+    assert not any("checkout" in s.get("uses", "") for s in jobs["release"]["steps"]), (
+        "the release job runs no repository code"
+    )
+    assert jobs["failure"]["if"] == "failure()"
+
+
+# What may run in a job that can write (upload, push, release): the hash-pinned tools and the
+# actions that fetch them, the files and the credential; nothing that resolves, builds or imports.
+WRITE_JOB_ACTIONS = (
+    "actions/checkout@",
+    "actions/setup-python@",
+    "actions/download-artifact@",
+    "actions/upload-artifact@",
+    "google-github-actions/auth@",
+    "actions/create-github-app-token@",
+)
+RESOLVES_OR_IMPORTS = re.compile(
+    r"\buv (sync|run|venv|pip|build|tool|add|lock|export)\b|\buvx\b|\bimport\b|\$PACKAGE\b|\bpytest\b|\bcopier\b"
+    r"|\bpython3? (?!-m pip install --require-hashes --no-deps)"
+)
+PUBLISHING_SECRETS = ("secrets.GOOGLE_CREDENTIALS", "secrets.TEMPLATE_UPDATE_PRIVATE_KEY")
+
+
+def workflows(project: Generated) -> dict[str, dict]:
+    return {p.name: yaml.safe_load(p.read_text()) for p in sorted((project.path / ".github/workflows").glob("*.yml"))}
+
+
+def can_write(job: dict) -> bool:
+    """A job that holds, or can get, a credential that writes somewhere."""
+    permissions = job.get("permissions", {})
+    text = yaml.safe_dump(job)
+    return (
+        "environment" in job
+        or any(secret in text for secret in PUBLISHING_SECRETS)
+        or any(level == "write" for scope, level in permissions.items() if scope != "id-token")
+        or (permissions.get("id-token") == "write" and "env.GCP_SERVICE_ACCOUNT }}" in text)
+    )
+
+
+def test_no_job_that_can_write_resolves_builds_or_imports_anything(project: Generated) -> None:
+    """A write credential never shares a job with code nobody pinned by hash (issue 19)."""
+    writers = []
+    for name, workflow in workflows(project).items():
+        for job_name, job in workflow["jobs"].items():
+            if "steps" not in job or not can_write(job):
+                continue
+            writers.append(f"{name}:{job_name}")
+            for step in job["steps"]:
+                if "uses" in step:
+                    assert step["uses"].startswith(WRITE_JOB_ACTIONS), (name, job_name, step["uses"])
+                script = step.get("run", "")
+                found = RESOLVES_OR_IMPORTS.search(script)
+                assert not found, (name, job_name, step.get("name"), found and found.group())
+                for line in script.splitlines():
+                    if "pip install" in line:
+                        assert "--require-hashes" in line and "--no-deps" in line, line
+    expected = {"publish.yml:publish", "publish.yml:release"}
+    if project.answers["template_updates"]:
+        expected |= {"template-update.yml:template", "template-update.yml:propose"}
+    assert set(writers) == expected
+
+
+def test_id_tokens_outside_the_environment_can_only_become_the_reader(project: Generated) -> None:
+    """Google grants upload only to the environment's tag jobs; every other job that may ask for
+    GitHub's OIDC token impersonates the read-only account, never the publisher."""
+    for workflow in workflows(project).values():
+        for job in workflow["jobs"].values():
+            auths = [
+                s["with"] for s in job.get("steps", []) if s.get("uses", "").startswith("google-github-actions/auth@")
+            ]
+            accounts = {a["service_account"] for a in auths}
+            if job.get("environment") == "artifact-registry":
+                assert accounts == {"${{ env.GCP_SERVICE_ACCOUNT }}"}
+            else:
+                assert "${{ env.GCP_SERVICE_ACCOUNT }}" not in accounts
+                reader = project.answers.get("gcp_reader_service_account", "artifact-reader")
+                assert accounts <= {
+                    "${{ env.GCP_READER_SERVICE_ACCOUNT }}",
+                    f"{reader}@{project.answers['gcp_project_id']}.iam.gserviceaccount.com",
+                }
+                assert "secrets.GOOGLE_CREDENTIALS" not in yaml.safe_dump(job)
+
+
+def test_template_code_runs_without_tokens_and_the_app_key_only_on_the_default_branch(project: Generated) -> None:
+    if not project.answers["template_updates"]:
+        return
+    jobs = workflows(project)["template-update.yml"]["jobs"]
+    runs_copier = [n for n, j in jobs.items() if any("copier update" in s.get("run", "") for s in j["steps"])]
+    assert runs_copier == ["update"]
+    update = jobs["update"]
+    text = yaml.safe_dump(update)
+    assert "secrets." not in text and "token" not in text.replace("persist-credentials", "")
+    assert update["permissions"] == {"contents": "read"}
+    assert not any(s.get("uses", "").startswith("actions/create-github-app-token@") for s in update["steps"])
+    # The jobs that read the App's key run in the environment only the default branch may use.
+    key_jobs = {n for n, j in jobs.items() if "secrets.TEMPLATE_UPDATE_PRIVATE_KEY" in yaml.safe_dump(j)}
+    assert key_jobs == {"template", "propose"}
+    assert all(jobs[n]["environment"] == "template-update" for n in key_jobs)
+    # ... and the docs have the owner limit that environment to protected branches.
+    readme = (project.path / "docs/template-update-workflow.md").read_text()
+    assert "the environment `template-update` (Settings > Environments) with" in readme
+    assert '"Deployment branches and tags" set to **Protected branches only**' in readme
+    # The job that pushes points git's hooks at an empty directory before any git command of its own.
+    pushes = [(n, s) for n, j in jobs.items() for s in j["steps"] if "git push" in s.get("run", "")]
+    assert [n for n, _ in pushes] == ["propose"]
+    git_lines = [line.strip() for line in pushes[0][1]["run"].splitlines() if re.match(r"\s*(if )?git ", line)]
+    assert git_lines[0] == 'git config core.hooksPath "$hooks"', git_lines
+    assert 'hooks="$(mktemp -d)"' in pushes[0][1]["run"]
 
 
 def test_publish_coordinates_are_rendered_once_from_the_answers(project: Generated) -> None:
@@ -147,8 +284,14 @@ def test_template_update_workflow_exists_only_when_asked_for_with_least_privileg
     assert all(p.is_file() for p in helpers)
     workflow = yaml.safe_load(path.read_text())
     assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML reads the key `on` as True
-    assert workflow["permissions"] == {} and workflow["jobs"]["update"]["permissions"] == {}
-    steps = workflow["jobs"]["update"]["steps"]
+    jobs = workflow["jobs"]
+    assert workflow["permissions"] == {}
+    assert {n: j["permissions"] for n, j in jobs.items()} == {
+        "template": {},
+        "update": {"contents": "read"},
+        "propose": {},
+    }
+    steps = [s for j in jobs.values() for s in j["steps"]]
     tokens = {s["id"]: s["with"] for s in steps if s.get("uses", "").startswith("actions/create-github-app-token@")}
     permissions = {
         name: {k: v for k, v in given.items() if k.startswith("permission-")} for name, given in tokens.items()
@@ -161,5 +304,58 @@ def test_template_update_workflow_exists_only_when_asked_for_with_least_privileg
         },
         "template-token": {"permission-contents": "read"},
     }
-    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
-    assert checkout["with"]["persist-credentials"] is False
+    # Without `repositories`, the App's token is for this repository only.
+    assert "repositories" not in tokens["app-token"]
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts and all(c["with"]["persist-credentials"] is False for c in checkouts)
+
+
+def test_the_first_push_with_internal_dependencies_warns_instead_of_failing(generate, tmp_path: Path) -> None:
+    """Before scripts/setup_gcp.py has run, the test workflow has nothing to sign in with: each job
+    says what is missing, skips the login, and installs what PyPI has (all a new project needs)."""
+    project = tmp_path / "first-push"
+    template = plain_template(tmp_path / "template")
+    copied = copier_cli("copy", "--trust", "--defaults", "--data", "internal_dependencies=true", template, project)
+    assert copied.returncode == 0, copied.stderr
+    wif = workflow_steps.load(project / ".github/workflows/test.yml")
+    key = workflow_steps.load(generate("key-apache").path / ".github/workflows/test.yml")
+    for job in ("lint", "test"):
+        steps = wif["jobs"][job]["steps"]
+        assert "id-token" not in wif["jobs"][job]["permissions"]
+        assert not any(s.get("uses", "").startswith("google-github-actions/auth@") for s in steps)
+        said = workflow_steps.run_step(
+            wif,
+            job,
+            "Say that internal dependencies wait for the Google Cloud setup",
+            cwd=tmp_path,
+            local={},
+            path=os.environ["PATH"],
+        )
+        assert said.returncode == 0
+        assert "::warning::Internal dependencies cannot be installed yet" in said.stdout
+        assert "Run python3 scripts/setup_gcp.py" in said.stdout
+        # Key mode: the secret is empty until the setup stores it, and the login is skipped.
+        checked = workflow_steps.run_step(
+            key,
+            job,
+            "Check that the reader's key is stored",
+            cwd=tmp_path,
+            local={"READER_KEY": ""},
+            path=os.environ["PATH"],
+        )
+        assert checked.returncode == 0 and "the secret ARTIFACT_REGISTRY_READER_KEY is not stored" in checked.stdout
+        assert "stored" not in workflow_steps.outputs(tmp_path)
+        [auth] = [s for s in key["jobs"][job]["steps"] if s.get("uses", "").startswith("google-github-actions/auth@")]
+        assert auth["if"] == "steps.reader-key.outputs.stored == 'true'"
+    # The lint job's install, as rendered, with no credentials at all: nothing asks Artifact Registry.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_INDEX")}
+    installed = workflow_steps.run_step(
+        wif,
+        "lint",
+        "Install the lint tools",
+        cwd=project,
+        local={"UV_LOCKED": "false"},
+        path=f"{BIN}{os.pathsep}{env['PATH']}",
+        runner={"UV_CACHE_DIR": os.environ["UV_CACHE_DIR"], "UV_PYTHON": sys.executable},
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
