@@ -99,6 +99,7 @@ def files_on_disk() -> set[str]:
 
 def refuse_inside(toplevel: Path, rendered: list[str]) -> int:
     """Take back what the copy wrote below another repository's root, and say why."""
+    destination = Path.cwd()
     present = [f for f in rendered if Path(f).is_file()]
     tracked = set(git("ls-files", "--", *present).stdout.splitlines()) if present else set()
     for name in present:
@@ -109,8 +110,14 @@ def refuse_inside(toplevel: Path, rendered: list[str]) -> int:
     for directory, _, _ in sorted(os.walk("."), key=lambda entry: -len(entry[0])):
         if directory != "." and not os.listdir(directory):
             os.rmdir(directory)
+    # Copier made the destination and its missing parents; git tracks no empty directory, so the
+    # empty ones up to the repository's root go too.
+    emptied = destination
+    while emptied != toplevel and toplevel in emptied.parents and not any(emptied.iterdir()):
+        emptied.rmdir()
+        emptied = emptied.parent
     print(
-        f"gar-template: refused: {Path.cwd()}\n"
+        f"gar-template: refused: {destination}\n"
         f"is inside the git repository {toplevel}.\n"
         "A project from this template is a repository of its own: its version comes from its\n"
         "own v* tags, and GitHub runs workflows only from a repository's root .github/. Inside\n"
