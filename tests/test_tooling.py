@@ -35,9 +35,12 @@ def test_pre_commit_config_is_valid(project: Generated) -> None:
 
 
 def test_lint_job_runs_the_same_tools(project: Generated) -> None:
+    """The lint job runs nox, whose sessions run the same tools (tests/test_first_run.py runs them)."""
     workflow = (project.path / ".github/workflows/test.yml").read_text()
-    for command in ("uv run --no-sync ruff check", "uv run --no-sync ruff format --check", "uv run --no-sync mypy"):
-        assert command in workflow
+    assert "uv run --no-sync nox\n" in workflow
+    noxfile = (project.path / "noxfile.py").read_text()
+    for command in ('"ruff", "check"', '"ruff", "format", "--check"', '"mypy"', '"pytest"'):
+        assert command in noxfile
 
 
 def test_this_repository_is_lint_clean() -> None:
