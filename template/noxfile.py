@@ -1,3 +1,7 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# dependencies = ["nox>=2025.5.1"]
+# ///
 """What CI checks, as one command: `uv run nox` (lint, format, types, tests).
 
 The test workflow's lint job runs these same sessions, so a green `uv run nox` here is a green
@@ -15,7 +19,7 @@ import nox
 nox.needs_version = ">=2025.5.1"
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "format", "types", "tests"]
+# Every session runs by default: `uv run nox` is everything CI checks.
 
 
 def sync(session: nox.Session, *arguments: str) -> None:
@@ -55,3 +59,7 @@ def tests(session: nox.Session) -> None:
     """The package installed with its test group alone, then pytest."""
     sync(session, "--no-default-groups", "--group=test")
     session.run("pytest", *session.posargs)
+
+
+if __name__ == "__main__":
+    nox.main()
