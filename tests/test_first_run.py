@@ -138,6 +138,15 @@ def test_every_derived_default_passes_its_rule_and_shadows_nothing() -> None:
     assert without_default == NO_DEFAULT, "only names without an ASCII letter or digit have no default"
 
 
+def test_the_reader_accounts_default_never_equals_the_publishers() -> None:
+    """Its rule refuses the publishing account, so its default steps aside when that was typed."""
+    questions = Questions()
+    for publisher in ("artifact-reader", "publish-my-package"):
+        answers = {"gcp_service_account": publisher, "internal_dependencies": "true"}
+        answers["gcp_reader_service_account"] = questions.default("gcp_reader_service_account", answers)
+        assert questions.refusal("gcp_reader_service_account", answers) == "", answers
+
+
 @pytest.mark.parametrize(
     ("name", "distribution_name", "package"), [("Email", "email", "email_pkg"), ("Pytest", "pytest-pkg", "pytest_pkg")]
 )
