@@ -139,10 +139,11 @@ def main() -> int:
 
     if shutil.which("git") is None:
         print(
-            "gar-template: git is not on PATH, so the project was generated but not recorded in "
-            "git. Install git, then in the project run:\n"
+            "gar-template: git is not on PATH, so the project was generated but nothing was "
+            "committed or tagged. Install git, then in the project run:\n"
             f"  git init --initial-branch=main && git add --all && git commit -m 'Initial commit' "
-            f"&& git tag -a {tag} -m 'Release {version}'",
+            f"&& git tag -a {tag} -m 'Release {version}'\n"
+            "and the steps below apply as printed.",
             file=sys.stderr,
         )
         return 0
@@ -152,9 +153,10 @@ def main() -> int:
         return refuse_inside(Path(inside.stdout.strip()), rendered_files(args.template, answers, args.answers_file))
     if inside.returncode == 0:
         print(
-            f"gar-template: this directory is inside the git repository {inside.stdout.strip()}; "
-            "its history and tags were left untouched. Review and commit the generated files "
-            f"yourself, then tag the first release: git tag -a {tag} -m 'Release {version}'",
+            f"gar-template: this directory is the git repository {inside.stdout.strip()}: nothing "
+            "was committed or tagged, its history and tags were left untouched. Review and commit "
+            f"the generated files yourself, then tag the first release: git tag -a {tag} -m "
+            f"'Release {version}'. In step 1 below, keep the remote it already has, if any.",
             file=sys.stderr,
         )
         return 0
