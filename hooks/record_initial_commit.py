@@ -16,8 +16,8 @@ by them must not be swept into our commit. The user is told what to run instead.
 A destination below the root of another repository (a monorepo's packages/sub-pkg) is refused:
 the project's version comes from its own v* tags and its workflows from its own .github/, which
 GitHub runs only at a repository's root, so there it would neither build nor publish. The task
-takes back every file the copy wrote (Copier then removes the directory if the copy created it),
-says so and fails the copy.
+takes back every file the copy wrote and the directories left empty up to that root, says so and
+fails the copy.
 
 The commit holds exactly the files the template rendered: files that were in a non-empty
 destination before the copy stay untracked, and the user is told which.
@@ -99,7 +99,7 @@ def files_on_disk() -> set[str]:
 
 def refuse_inside(toplevel: Path, rendered: list[str]) -> int:
     """Take back what the copy wrote below another repository's root, and say why."""
-    destination = Path.cwd()
+    destination = Path.cwd().resolve()
     present = [f for f in rendered if Path(f).is_file()]
     tracked = set(git("ls-files", "--", *present).stdout.splitlines()) if present else set()
     for name in present:
@@ -150,7 +150,8 @@ def main() -> int:
 
     inside = git("rev-parse", "--show-toplevel")
     if inside.returncode == 0 and Path(inside.stdout.strip()).resolve() != Path.cwd().resolve():
-        return refuse_inside(Path(inside.stdout.strip()), rendered_files(args.template, answers, args.answers_file))
+        toplevel = Path(inside.stdout.strip()).resolve()
+        return refuse_inside(toplevel, rendered_files(args.template, answers, args.answers_file))
     if inside.returncode == 0:
         print(
             f"gar-template: this directory is the git repository {inside.stdout.strip()}: nothing "
