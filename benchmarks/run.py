@@ -42,8 +42,9 @@ from isolation import isolate  # noqa: E402
 from package_index import PackageIndex, running_index  # noqa: E402
 
 PYTHON = sys.executable
-# simple-modern-uv, the uv-native anchor of "copy to green": where the search tool's `fetch` puts it.
-ANCHOR_MIRROR = Path("/work/.mirror/jlevy+simple-modern-uv/repo")
+# simple-modern-uv, the uv-native anchor of "copy to green": a git clone named by --anchor or by this
+# variable; without one the anchor's figures are skipped.
+ANCHOR_VARIABLE = "GAR_TEMPLATE_BENCH_ANCHOR"
 
 
 def sh(*args: str | Path, cwd: Path | None = None) -> None:
@@ -59,7 +60,7 @@ def timed(action: Callable[..., None], *args: object, **kwargs: object) -> float
 def tagged_template(workdir: Path) -> Path:
     """A clone of this template tagged v0.1.0, then a small change tagged v0.2.0."""
     template = workdir / "template"
-    sh("git", "clone", "--quiet", ROOT, template)
+    sh("git", "clone", "--quiet", "--no-tags", ROOT, template)  # its own tags, not the real ones
     sh("git", "tag", "v0.1.0", cwd=template)
     readme = template / "template" / "README.md.jinja"
     readme.write_text(readme.read_text() + "\nBenchmark change.\n")
@@ -199,12 +200,15 @@ def anchor_config(source: str, workdir: Path) -> Path:
     return config
 
 
-def bench_copy_to_green(template: Path, anchor: Path, workdir: Path, rounds: int) -> dict[str, float]:
+def bench_copy_to_green(template: Path, anchor: Path | None, workdir: Path, rounds: int) -> dict[str, float]:
     # uv (on PATH for the README's commands) is the one installed next to this Python.
     os.environ["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{os.environ['PATH']}"
-    source = f"git+file://{anchor}" if anchor.is_dir() else ""
+    source = f"git+file://{anchor.resolve()}" if anchor is not None and anchor.is_dir() else ""
     if not source:
-        print(f"copy to green: no anchor at {anchor} (fetch jlevy/simple-modern-uv there, or pass --anchor); skipped")
+        print(
+            f"copy to green: no anchor {'at ' + str(anchor) if anchor else 'given'} (a git clone of "
+            f"jlevy/simple-modern-uv, by --anchor or {ANCHOR_VARIABLE}); its figures are skipped"
+        )
     config = anchor_config(source, workdir) if source else None
     times: dict[str, list[float]] = {"pip": [], "uv": [], "anchor": []}
     for i in range(rounds):  # alternating, so drift in machine load hits all alike
@@ -236,8 +240,8 @@ def main() -> int:
     parser.add_argument(
         "--anchor",
         type=Path,
-        default=ANCHOR_MIRROR,
-        help=f"git repository of simple-modern-uv (default {ANCHOR_MIRROR})",
+        default=Path(os.environ[ANCHOR_VARIABLE]) if os.environ.get(ANCHOR_VARIABLE) else None,
+        help=f"git clone of simple-modern-uv, the copy-to-green anchor (default: ${ANCHOR_VARIABLE})",
     )
     args = parser.parse_args()
     results: dict[str, float] = {}

@@ -1,12 +1,19 @@
-"""After every `copier update`: follow a package rename, flag Google Cloud changes, fail on conflicts.
+"""After every `copier update`: follow a package rename, settle dropped files, flag Google Cloud
+changes, refresh uv.lock, fail on conflicts.
 
 Run by Copier as a migration, after the update has been applied, in the project, with Copier's
 own Python. It compares the answers Copier has just rendered with the ones last committed:
 
 1. package_name changed: src/<old>/ is carried over to src/<new>/ (hooks/package_rename.py).
-2. An answer that names a Google Cloud resource changed: scripts/setup_gcp.py must run again,
+2. Files the new template version no longer renders, which Copier deleted: those the owner
+   changed come back and are listed as kept, the others stay deleted; untracked files the new
+   .gitignore no longer hides are listed, a stale setuptools-scm version file deleted
+   (hooks/removed_files.py).
+3. An answer that names a Google Cloud resource changed: scripts/setup_gcp.py must run again,
    and the message says which resources, old name -> new name.
-3. The update left conflicts (inline markers it introduced, `.rej` files, paths Copier marked
+4. The dependencies or the build backend in pyproject.toml changed and the project has a
+   uv.lock: `uv lock` runs when uv is installed, or the message says to (hooks/uv_lock.py).
+5. The update left conflicts (inline markers it introduced, `.rej` files, paths Copier marked
    unmerged): they are listed and the script exits 1, so `copier update` ends non-zero (Copier
    itself exits 0 with conflicts left) and an unattended update cannot pass them off as done.
    Copier rolls nothing back when a migration fails: every file stays as the update left it.
@@ -24,6 +31,8 @@ from typing import Any
 
 import copier_answers
 import package_rename
+import removed_files
+import uv_lock
 
 # The answers that name Google Cloud resources, and what scripts/setup_gcp.py makes of each.
 GCP_RESOURCES = {
@@ -139,8 +148,14 @@ def main() -> int:
     previous = copier_answers.committed(args.answers_file)
 
     package_rename.follow(previous, current, args.template, args.answers_file)
+    old_package, new_package = previous.get("package_name"), current.get("package_name")
+    renamed = isinstance(old_package, str) and old_package != new_package
+    # The rename has settled src/<old>/ already.
+    removed_files.follow(previous, args.template, args.answers_file, skip=f"src/{old_package}/" if renamed else None)
+    removed_files.follow_ignores()
     report_gcp_changes(previous, current)
     conflicts = conflicted_paths()
+    uv_lock.follow(conflicts)
     if conflicts:
         print(
             "gar-template: the update left conflicts in these files:\n"

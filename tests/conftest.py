@@ -79,8 +79,9 @@ def update_setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
     """
     root = tmp_path_factory.mktemp("update")
     template = root / "template"
-    run("git", "clone", "--quiet", TEMPLATE_ROOT, template)
     # The clone holds what is committed: uncommitted template changes are not part of this test.
+    # Without the real release tags, which would clash with the two made here.
+    run("git", "clone", "--quiet", "--no-tags", TEMPLATE_ROOT, template)
     git(template, "tag", "v0.1.0")
 
     project = root / "project"

@@ -18,6 +18,7 @@ import datetime
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -175,6 +176,74 @@ def pr_edit(state: State, repo: str, argv: list[str]) -> int:
     return 0
 
 
+# --- releases (the template's own release workflow) ---------------------------------------------
+
+RELEASE_FIELDS = ("tagName", "name", "body", "url", "isDraft", "createdAt")
+
+
+def releases_of(state: State, repo: str) -> list[dict[str, Any]]:
+    return [release for release in state.setdefault("releases", []) if release["repo"] == repo]
+
+
+def release_view(state: State, repo: str, argv: list[str]) -> int:
+    p = parser("gh release view")
+    p.add_argument("tag")
+    p.add_argument("--json")
+    p.add_argument("--jq", "-q")
+    args = p.parse_args(argv)
+    found = [release for release in releases_of(state, repo) if release["tagName"] == args.tag]
+    if not found:
+        raise GhError("release not found")
+    if args.json is not None:
+        fields = args.json.split(",")
+        unknown = [f for f in fields if f not in RELEASE_FIELDS]
+        if unknown:
+            raise GhError(f"Unknown JSON field: {unknown[0]!r}")
+        sys.stdout.write(export({f: found[0][f] for f in fields}, args.jq))
+    else:
+        print(f"title:\t{found[0]['name']}\ntag:\t{found[0]['tagName']}\n--\n{found[0]['body']}")
+    return 0
+
+
+def release_create(state: State, repo: str, argv: list[str]) -> int:
+    """gh release create TAG; with --verify-tag the tag must be on the remote, here `origin` of the cwd."""
+    p = parser("gh release create")
+    p.add_argument("tag")
+    p.add_argument("--title", "-t")
+    p.add_argument("--notes", "-n")
+    p.add_argument("--notes-file", "-F")
+    p.add_argument("--verify-tag", action="store_true")
+    p.add_argument("--draft", "-d", action="store_true")
+    args = p.parse_args(argv)
+    if args.notes_file is not None:
+        body = sys.stdin.read() if args.notes_file == "-" else Path(args.notes_file).read_text()
+    else:
+        body = args.notes or ""
+    if any(release["tagName"] == args.tag for release in releases_of(state, repo)):
+        raise GhError(
+            f"HTTP 422: Validation Failed (https://api.github.com/repos/{repo}/releases)\n"
+            "Release.tag_name already exists"
+        )
+    if args.verify_tag:
+        remote = subprocess.run(
+            ["git", "ls-remote", "--exit-code", "origin", f"refs/tags/{args.tag}"], capture_output=True, check=False
+        )
+        if remote.returncode != 0:
+            raise GhError(f"tag {args.tag} doesn't exist in the repo {repo}, aborting due to --verify-tag flag")
+    release = {
+        "repo": repo,
+        "tagName": args.tag,
+        "name": args.title or args.tag,
+        "body": body,
+        "isDraft": args.draft,
+        "url": f"https://github.com/{repo}/releases/tag/{args.tag}",
+        "createdAt": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    state["releases"].append(release)
+    print(release["url"])
+    return 0
+
+
 # --- authentication, the REST API, secrets (scripts/setup_gcp.py) -------------------------------
 
 
@@ -189,6 +258,10 @@ def fields(argv: list[str]) -> dict[str, str]:
 def auth(state: dict[str, Any], argv: list[str]) -> str:
     if argv[:2] == ["auth", "status"] and state.get("authenticated"):
         return "github.com\n  ✓ Logged in to github.com account octo (keyring)"
+    if argv[:2] == ["auth", "setup-git"] and (state.get("authenticated") or os.environ.get("GH_TOKEN")):
+        # The real gh makes itself git's credential helper for github.com, and prints nothing.
+        state["git_credential_helper"] = True
+        return ""
     raise GhError("You are not logged into any GitHub hosts. To log in, run: gh auth login")
 
 
@@ -261,6 +334,8 @@ HANDLERS: dict[tuple[str, ...], Handler] = {
     ("pr", "list"): pr_list,
     ("pr", "create"): pr_create,
     ("pr", "edit"): pr_edit,
+    ("release", "view"): release_view,
+    ("release", "create"): release_create,
 }
 
 
@@ -283,7 +358,9 @@ def main(argv: list[str]) -> int:
     state.setdefault("calls", []).append(argv)
     try:
         if argv[:1] and argv[0] in LOCAL:
-            print(LOCAL[argv[0]](state, argv))
+            printed = LOCAL[argv[0]](state, argv)
+            if printed:
+                print(printed)
             return 0
         words = next((key for key in sorted(HANDLERS, key=len, reverse=True) if tuple(argv[: len(key)]) == key), None)
         if words is None:

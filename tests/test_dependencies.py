@@ -1,4 +1,4 @@
-"""Internal packages that depend on each other and on PyPI, installed the way the README says.
+"""Internal packages that depend on each other and on PyPI, installed the way the docs say.
 
 Three local pypiservers stand in for the indexes. `private` plays the Artifact Registry repository
 (reading needs the token). `public` plays PyPI: anyone reads, and a name it does not hold is
@@ -7,9 +7,10 @@ repository: it serves `private`'s directory and sends every other name on to `pu
 
 Package A (answer set "leading-digit-key") is built once and published to `private`. `public`
 holds a public dependency and an impostor of A with a higher version whose import raises. Package
-B (answer set "internal-deps-wif") is given both dependencies exactly as its README says: the
-snippet is read from the rendered README and only the placeholder names and the index URLs are
-replaced. The README's uv and pip commands then install it, and B's own tests run.
+B (answer set "internal-deps-wif") is given both dependencies exactly as its
+docs/internal-dependencies.md says: the snippet is read from the rendered page and only the
+placeholder names and the index URLs are replaced. The page's uv and pip commands then install it,
+and B's own tests run.
 
 `virtual` is stricter than Artifact Registry: a name it holds is never looked up upstream, while a
 virtual repository takes the highest version of all its upstreams. So the pip tests prove the
@@ -42,7 +43,7 @@ INTERNAL = "leading-digit-key"  # package A, published to the private index
 CONSUMER = "internal-deps-wif"  # package B, which depends on A and on a public package
 PUBLIC_DEPENDENCY = ("gar-public-dependency", "2.0.0", "gar_public_dependency")
 IMPOSTOR_VERSION = "99.0.0"
-# The placeholders of the README's snippet, and what the tests put in their place.
+# The placeholders of the docs' snippet, and what the tests put in their place.
 PLACEHOLDER_INTERNAL = "other-internal-package"
 PLACEHOLDER_PUBLIC = "some-public-package"
 
@@ -122,10 +123,11 @@ def registry(answers: dict[str, object], suffix: str = "") -> str:
     return f"{host}/{answers['gcp_project_id']}/{answers['gcp_repository']}{suffix}/simple/"
 
 
-def readme_section(project: Path, title: str) -> str:
-    readme = (project / "README.md").read_text()
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", readme, re.MULTILINE | re.DOTALL)
-    assert match, f"README has no section {title!r}"
+def docs_section(project: Path, title: str) -> str:
+    """A section of the rendered docs/internal-dependencies.md, up to the next `## ` or the end."""
+    page = (project / "docs/internal-dependencies.md").read_text()
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", page, re.MULTILINE | re.DOTALL)
+    assert match, f"docs/internal-dependencies.md has no section {title!r}"
     return match.group(1)
 
 
@@ -144,7 +146,7 @@ def block_with(section: str, language: str, text: str) -> str:
 
 
 class Consumer:
-    """A clone of B with A and the public package added as its README says."""
+    """A clone of B with A and the public package added as its docs say."""
 
     SECTION = "Depending on other internal packages"
 
@@ -153,7 +155,7 @@ class Consumer:
         self.indexes = indexes
         self.path = workdir / "consumer"
         run("git", "clone", "--quiet", project.path, self.path)
-        self.section = readme_section(self.path, self.SECTION)
+        self.section = docs_section(self.path, self.SECTION)
         snippet = (
             block_with(self.section, "toml", "[tool.uv.sources]")
             .replace(PLACEHOLDER_INTERNAL, str(indexes.internal.answers["distribution_name"]))
@@ -180,7 +182,7 @@ class Consumer:
 
     @property
     def virtual_url(self) -> str:
-        """The README's pip index, the virtual repository, with the user name it carries."""
+        """The docs' pip index, the virtual repository, with the user name it carries."""
         return f"https://{USER}@{registry(self.project.answers, '-all')}"
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -279,7 +281,7 @@ def test_uv_keyring_route_asks_keyring_for_the_user_in_the_url(consumer: Consume
 def test_without_credentials_the_internal_package_fails_to_install_and_nothing_falls_back(
     consumer: Consumer, indexes: Indexes
 ) -> None:
-    # The README's last uv command with no token and no keyring.
+    # The docs' last uv command with no token and no keyring.
     failed = consumer.bash("uv sync")
     assert failed.returncode != 0
     message = failed.stderr
@@ -305,10 +307,10 @@ def pip_env(consumer: Consumer, venv_bin: Path) -> dict[str, str]:
     return env
 
 
-def test_workflow_install_step_and_readme_pip_command_install_through_one_index(
+def test_workflow_install_step_and_docs_pip_command_install_through_one_index(
     consumer: Consumer, indexes: Indexes
 ) -> None:
-    """The workflow's install step (uv, the explicit index, a local token), then the README's pip
+    """The workflow's install step (uv, the explicit index, a local token), then the docs' pip
     command through the one virtual index, in a fresh virtualenv as setup-python gives."""
     workflow = workflow_steps.load(consumer.path / ".github/workflows/test.yml")
     installed = workflow_steps.run_step(
@@ -417,10 +419,10 @@ def test_dependabot_reads_only_the_virtual_repository_when_there_are_internal_de
     assert pip["registries"] == ["artifact-registry"]
 
 
-def test_readme_for_other_repositories_matches_this_projects_configuration(generate) -> None:
+def test_docs_for_other_repositories_match_this_projects_configuration(generate) -> None:
     """The snippets for a repository not generated from the template say what this one does."""
     project = generate(CONSUMER)
-    section = readme_section(project.path, "Using these packages from another repository")
+    section = docs_section(project.path, "Using these packages from another repository")
     pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
     theirs_index = tomllib.loads(block_with(section, "toml", "[[tool.uv.index]]"))["tool"]["uv"]["index"]
     assert theirs_index == pyproject["tool"]["uv"]["index"]

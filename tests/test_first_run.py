@@ -411,7 +411,9 @@ def test_with_tasks_skipped_the_message_records_the_project_and_names_the_github
     assert copied.returncode == 0, copied.stderr
     message = copied.stdout + copied.stderr
     assert "nothing is in git yet" in message and "initialised git" not in message
-    assert "needs a GitHub App first" in message and 'README, "Updates as pull' in message
+    assert "needs a GitHub App first" in message
+    page = re.search(r"see\s+(docs/\S+\.md)\.", message)
+    assert page and (destination / page.group(1)).is_file(), "the page it names is in the project"
     record = message.split("Record it first:", 1)[1].split("Nothing can publish", 1)[0]
     commands = [line.strip() for line in record.splitlines() if line.strip()]
     assert commands[0].startswith("cd ")

@@ -87,7 +87,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
     # Computed values are computed in an interactive run too, though never shown as a question.
     readme = (destination / "README.md").read_text()
     assert "https://europe-west2-python.pkg.dev/weather-data-7/python-packages/simple/" in readme
-    assert "GOOGLE_CREDENTIALS" in readme
+    assert "GOOGLE_CREDENTIALS" in (destination / "docs/publishing.md").read_text()
 
     shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
     output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)

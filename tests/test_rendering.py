@@ -126,10 +126,11 @@ def test_computed_values_reach_the_files(project: Generated) -> None:
     readme = (project.path / "README.md").read_text(encoding="utf-8")
     assert f"`https://{host}/simple/`" in readme  # index_url
     assert f"pip install --index-url https://{host}-all/simple/ {answers['distribution_name']}\n" in readme
-    assert f"--repository-url https://{host}/ " in readme
+    publishing = (project.path / "docs/publishing.md").read_text(encoding="utf-8")
+    assert f"--repository-url https://{host}/ " in publishing
     workload_identity = answers["publish_auth"] == "workload_identity"
-    assert ("workload identity pool" in readme) == workload_identity
-    assert ("GOOGLE_CREDENTIALS" in readme) != workload_identity
+    assert ("workload identity pool" in publishing) == workload_identity
+    assert ("GOOGLE_CREDENTIALS" in publishing) != workload_identity
 
 
 def test_ci_matrix_starts_at_the_minimum_python(project: Generated) -> None:

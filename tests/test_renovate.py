@@ -1,8 +1,9 @@
-"""The Renovate configuration the generated README shows, checked by Renovate's own schema and validator.
+"""The Renovate configuration in the generated docs/template-updates.md, checked by Renovate's own tools.
 
 Renovate is an npm package of some 600 modules, so it is not in requirements-dev.txt: .ci/run
-installs it with INSTALL where npm is available, and this test uses that installation at
-RENOVATE_HOME, skipping (and saying how to make one) without it.
+installs the package that .ci/renovate-package names (plain data, read by both) into RENOVATE_HOME
+where npm is available, and this test uses that installation, skipping (and saying how to make
+one) without it.
 """
 
 from __future__ import annotations
@@ -18,25 +19,27 @@ from pathlib import Path
 import pytest
 from helpers import Generated, tool
 
-RENOVATE_VERSION = "44.121.2"
-RENOVATE_HOME = Path(tempfile.gettempdir()) / f"gar-template-renovate-{RENOVATE_VERSION}"
+RENOVATE_PACKAGE = (Path(__file__).parents[1] / ".ci" / "renovate-package").read_text().strip()
+RENOVATE_VERSION = RENOVATE_PACKAGE.rpartition("@")[2]
+# The same folder and command as .ci/run's.
+RENOVATE_HOME = Path(tempfile.gettempdir()) / f"gar-template-{RENOVATE_PACKAGE}"
 RENOVATE = RENOVATE_HOME / "node_modules" / "renovate"
-INSTALL = f"npm install --ignore-scripts --no-audit --no-fund --prefix {RENOVATE_HOME} renovate@{RENOVATE_VERSION}"
+INSTALL = f"npm install --ignore-scripts --no-audit --no-fund --prefix {RENOVATE_HOME} {RENOVATE_PACKAGE}"
 
 
 @pytest.fixture(scope="module")
 def renovate() -> Path:
     if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.skip("npm and node are not installed: the README's Renovate configuration is not machine-checked here")
+        pytest.skip("npm and node are not installed: the docs' Renovate configuration is not machine-checked here")
     if not (RENOVATE / "renovate-schema.json").is_file():
         pytest.skip(f"Renovate {RENOVATE_VERSION} is not installed; to run this test: {INSTALL}")
     return RENOVATE
 
 
-def readme_blocks(project: Generated) -> dict[str, str]:
-    """The README's Renovate section: its code blocks by language (js: server, json: repository)."""
-    readme = (project.path / "README.md").read_text()
-    section = readme.split("### Renovate\n", 1)[1].split("\n## ", 1)[0]
+def docs_blocks(project: Generated) -> dict[str, str]:
+    """docs/template-updates.md's Renovate section: its code blocks by language (js: server, json: repository)."""
+    page = (project.path / "docs/template-updates.md").read_text()
+    section = page.split("### Renovate\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"^( *)```(\w+)\n(.*?)^\1```", section, re.MULTILINE | re.DOTALL)
     found = {language: textwrap.dedent(body) for _, language, body in blocks}
     assert set(found) == {"js", "json"}, found
@@ -57,7 +60,7 @@ def validate(renovate: Path, directory: Path, **env: str) -> subprocess.Complete
 
 def test_repository_config_matches_renovates_schema_and_validator(renovate: Path, generate, tmp_path: Path) -> None:
     config = tmp_path / "renovate.json"
-    config.write_text(readme_blocks(generate("defaults"))["json"])
+    config.write_text(docs_blocks(generate("defaults"))["json"])
     schema = tool("check-jsonschema", "--schemafile", renovate / "renovate-schema.json", config)
     assert schema.returncode == 0, schema.stdout + schema.stderr
     validated = validate(renovate, tmp_path)
@@ -71,7 +74,7 @@ def test_repository_config_matches_renovates_schema_and_validator(renovate: Path
 
 def test_server_config_is_valid_global_config(renovate: Path, generate, tmp_path: Path) -> None:
     server = tmp_path / "config.js"
-    server.write_text(readme_blocks(generate("defaults"))["js"])
+    server.write_text(docs_blocks(generate("defaults"))["js"])
     validated = validate(renovate, tmp_path, RENOVATE_CONFIG_FILE=str(server))
     assert validated.returncode == 0, validated.stdout + validated.stderr
     assert f"Validating {server}" in validated.stdout

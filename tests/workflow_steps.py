@@ -95,7 +95,9 @@ def runner_with_tools(
     """
     venv.create(root, with_pip=True)
     path = os.pathsep.join([*map(str, first), str(root / "bin"), os.environ["PATH"]])
-    runner = {"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"]}
+    # RUNNER_TEMP beside `root`, not in `cwd`: the step's script and output files must not land in
+    # a shared generated project, whose tree other tests check is clean.
+    runner = {"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"], "RUNNER_TEMP": str(root.parent)}
     installed = run_step(workflow, job, name, cwd=cwd, local={}, path=path, runner=runner)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return path
