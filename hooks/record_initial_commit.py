@@ -9,9 +9,15 @@ project; otherwise the author answers, which reach git through GIT_AUTHOR_* and 
 in the environment of these git calls alone. It never writes any git configuration, so it works
 where no identity is set.
 
-When the destination already lies inside a git work tree (a clone of an existing repository, a
-monorepo), nothing is committed or tagged there: its history and tags belong to its owner, and
-files staged by them must not be swept into our commit. The user is told what to run instead.
+When the destination is the root of an existing git repository (a clone, the same copy twice),
+nothing is committed or tagged there: its history and tags belong to its owner, and files staged
+by them must not be swept into our commit. The user is told what to run instead.
+
+A destination below the root of another repository (a monorepo's packages/sub-pkg) is refused:
+the project's version comes from its own v* tags and its workflows from its own .github/, which
+GitHub runs only at a repository's root, so there it would neither build nor publish. The task
+takes back every file the copy wrote and the directories left empty up to that root, says so and
+fails the copy.
 
 The commit holds exactly the files the template rendered: files that were in a non-empty
 destination before the copy stay untracked, and the user is told which.
@@ -116,6 +122,37 @@ def files_on_disk() -> set[str]:
     return found
 
 
+def refuse_inside(toplevel: Path, rendered: list[str]) -> int:
+    """Take back what the copy wrote below another repository's root, and say why."""
+    destination = Path.cwd().resolve()
+    present = [f for f in rendered if Path(f).is_file()]
+    tracked = set(git("ls-files", "--", *present).stdout.splitlines()) if present else set()
+    for name in present:
+        if name in tracked:  # a file of theirs that the copy overwrote: their version comes back
+            git("checkout", "--", name)
+        else:
+            Path(name).unlink()
+    for directory, _, _ in sorted(os.walk("."), key=lambda entry: -len(entry[0])):
+        if directory != "." and not os.listdir(directory):
+            os.rmdir(directory)
+    # Copier made the destination and its missing parents; git tracks no empty directory, so the
+    # empty ones up to the repository's root go too.
+    emptied = destination
+    while emptied != toplevel and toplevel in emptied.parents and not any(emptied.iterdir()):
+        emptied.rmdir()
+        emptied = emptied.parent
+    print(
+        f"gar-template: refused: {destination}\n"
+        f"is inside the git repository {toplevel}.\n"
+        "A project from this template is a repository of its own: its version comes from its\n"
+        "own v* tags, and GitHub runs workflows only from a repository's root .github/. Inside\n"
+        "another repository it would neither build nor publish. The files this copy wrote are\n"
+        "removed again: copy it to a directory outside that repository.",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--template", required=True, type=Path, help="the template's root (its local clone)")
@@ -127,20 +164,25 @@ def main() -> int:
 
     if shutil.which("git") is None:
         print(
-            "gar-template: git is not on PATH, so the project was generated but not recorded in "
-            "git. Install git, then in the project run:\n"
+            "gar-template: git is not on PATH, so the project was generated but nothing was "
+            "committed or tagged. Install git, then in the project run:\n"
             f"  git init --initial-branch=main && git add --all && git commit -m 'Initial commit' "
-            f"&& git tag -a {tag} -m 'Release {version}'",
+            f"&& git tag -a {tag} -m 'Release {version}'\n"
+            "and the steps below apply as printed.",
             file=sys.stderr,
         )
         return 0
 
     inside = git("rev-parse", "--show-toplevel")
+    if inside.returncode == 0 and Path(inside.stdout.strip()).resolve() != Path.cwd().resolve():
+        toplevel = Path(inside.stdout.strip()).resolve()
+        return refuse_inside(toplevel, rendered_files(args.template, answers, args.answers_file))
     if inside.returncode == 0:
         print(
-            f"gar-template: this directory is inside the git repository {inside.stdout.strip()}; "
-            "its history and tags were left untouched. Review and commit the generated files "
-            f"yourself, then tag the first release: git tag -a {tag} -m 'Release {version}'",
+            f"gar-template: this directory is the git repository {inside.stdout.strip()}: nothing "
+            "was committed or tagged, its history and tags were left untouched. Review and commit "
+            f"the generated files yourself, then tag the first release: git tag -a {tag} -m "
+            f"'Release {version}'. In step 1 below, keep the remote it already has, if any.",
             file=sys.stderr,
         )
         return 0

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from helpers import TEMPLATE_ROOT, Generated, copier_cli, existing_repository, git, plain_template
+from helpers import TEMPLATE_ROOT, Generated, commit, copier_cli, existing_repository, git, plain_template
 
 
 def test_exactly_one_commit_tagged_with_the_initial_version(project: Generated) -> None:
@@ -74,15 +74,36 @@ def test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do(tmp_
     assert not (destination / ".git").exists()
 
 
-def test_inside_an_existing_repository_history_and_tags_are_left_alone(tmp_path: Path) -> None:
+def test_below_another_repositorys_root_the_copy_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
     outer = tmp_path / "monorepo"
     before = existing_repository(outer, branch="trunk", file="NOTES.md")
 
-    destination = outer / "packages" / "my-package"
+    destination = outer / "packages" / "sub-pkg"
     result = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "HEAD", TEMPLATE_ROOT, destination)
-    assert result.returncode == 0, result.stderr
-    assert "history and tags were left untouched" in result.stderr
+    assert result.returncode == 1
+    assert f"refused: {destination}\nis inside the git repository {outer}." in result.stderr
+    assert "copy it to a directory outside that repository" in " ".join(result.stderr.split())
+    assert "is ready in" not in result.stdout + result.stderr, "no message after a refused copy"
     assert (git(outer, "rev-parse", "HEAD"), git(outer, "rev-parse", "v0.1.0")) == before
-    assert not (destination / ".git").exists()
-    assert (destination / "pyproject.toml").is_file()
-    assert git(outer, "status", "--porcelain") == "?? packages/"
+    assert git(outer, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (outer / "packages").exists()
+
+
+def test_below_another_repositorys_root_an_existing_directory_gets_its_files_back(tmp_path: Path) -> None:
+    """The directory was there, with a file the repository tracks (replaced with --overwrite) and
+    an untracked file of the owner's: both stay as they were, and nothing else is left."""
+    outer = tmp_path / "monorepo"
+    existing_repository(outer, branch="main", file="NOTES.md")
+    destination = outer / "packages" / "sub-pkg"
+    destination.mkdir(parents=True)
+    (destination / "README.md").write_text("tracked readme\n")
+    git(outer, "add", "packages/sub-pkg/README.md")
+    commit(outer, "sub-pkg readme")
+    (destination / "scratch.txt").write_text("mine\n")
+
+    result = copier_cli("copy", "--trust", "--defaults", "--overwrite", "--vcs-ref", "HEAD", TEMPLATE_ROOT, destination)
+    assert result.returncode == 1
+    assert "refused" in result.stderr
+    assert sorted(p.name for p in destination.rglob("*")) == ["README.md", "scratch.txt"]
+    assert (destination / "README.md").read_text() == "tracked readme\n"
+    assert git(outer, "status", "--porcelain", "--untracked-files=all") == "?? packages/sub-pkg/scratch.txt"

@@ -92,3 +92,59 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
     shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
     output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)
     assert re.search(r"^\d+ passed", output, re.MULTILINE), output
+
+
+def spawn_copy(destination: Path) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(destination)],
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
+    )
+
+
+def test_a_project_named_like_a_module_takes_every_default_with_enter(tmp_path: Path, shared_venv: Virtualenv) -> None:
+    """`Email`: the distribution question is asked, and Enter on every question gives a valid project
+    whose import name does not shadow the standard library's `email`."""
+    destination = tmp_path / "email"
+    session = spawn_copy(destination)
+    try:
+        answer(session, "Human name of the project", CLEAR_LINE + "Email" + ENTER)
+        answer(session, "Distribution name", ENTER)
+        answer(session, "Import name", ENTER)
+        # Enter at every remaining question, until Copier has nothing more to ask.
+        while session.expect([pexpect.EOF, "🎤"], timeout=120) == 1:
+            session.expect_exact("\n")  # the rest of the help line, then the prompt waits
+            session.send(ENTER)
+    finally:
+        session.close()
+    assert session.exitstatus == 0, session.before
+    assert "Traceback" not in (session.before or "")
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert (answers["distribution_name"], answers["package_name"]) == ("email", "email_pkg")
+    assert git(destination, "tag", "--points-at", "HEAD") == "v0.1.0"
+    shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
+    output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)
+    assert re.search(r"^\d+ passed", output, re.MULTILINE), output
+
+
+def test_a_name_without_ascii_letters_asks_for_the_distribution_name(tmp_path: Path) -> None:
+    """No default to derive: the prompt is empty, its help says what to type, Enter is refused
+    with the rule, and a typed name is taken."""
+    destination = tmp_path / "daicho"
+    session = spawn_copy(destination)
+    try:
+        answer(session, "Human name of the project", CLEAR_LINE + "台帳同期" + ENTER)
+        session.expect_exact("e.g. ledger-sync (PEP 508)")
+        session.send(ENTER)
+        session.expect_exact("must be a PEP 508 name such as my-package (got '')")
+        session.send(CLEAR_LINE + "daicho-sync" + ENTER)
+        session.expect_exact("Import name")
+        session.expect_exact("daicho_sync")  # its default, derived from the typed name
+        session.sendcontrol("c")
+        session.expect(pexpect.EOF)
+    finally:
+        session.close()
+    assert not destination.exists(), "an interrupted copy writes nothing"

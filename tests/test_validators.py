@@ -27,6 +27,9 @@ BAD_ANSWERS: list[tuple[str, object, str]] = [
     ("distribution_name", ".hidden", "PEP 508"),
     ("distribution_name", "", "PEP 508"),
     ("distribution_name", "a name far too long to echo in full", "PEP 508"),
+    ("distribution_name", "pytest", "installs that tool"),
+    ("distribution_name", "Pre_Commit", "installs that tool"),
+    ("distribution_name", "nox", "installs that tool"),
     ("package_name", "my-pkg", "lowercase ASCII identifier"),
     ("package_name", "My_Pkg", "lowercase ASCII identifier"),
     ("package_name", "pkg.sub", "lowercase ASCII identifier"),
@@ -43,6 +46,8 @@ BAD_ANSWERS: list[tuple[str, object, str]] = [
     ("package_name", "tomllib", "standard-library"),
     ("package_name", "pytest", "shadow"),
     ("package_name", "tests", "shadow"),
+    ("package_name", "nox", "shadow"),
+    ("package_name", "py", "shadow"),
     ("description", 'says "hi"', "one line without"),
     ("description", "back\\slash", "one line without"),
     ("description", "two\nlines", "one line without"),
@@ -109,6 +114,8 @@ VALID_EDGE_CASES: list[dict[str, object]] = [
     {"package_name": "match"},  # a soft keyword: `import match` is valid
     {"distribution_name": "A.B-c_d", "package_name": "abcd"},
     {"distribution_name": "x", "package_name": "x"},
+    {"distribution_name": "pytest-pkg"},  # a tool's name with the suffix the defaults add
+    {"project_name": "Email"},  # its derived package name, email_pkg, shadows nothing
     {"initial_version": "0.0.0"},
     {"initial_version": "1!2.0"},
     {"initial_version": "1.0.0.post1"},
