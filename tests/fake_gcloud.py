@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -I -S
 """A stand-in for gcloud that remembers what was created and bound, put first on PATH by tests.
 
 Its state is a JSON file named by $GCLOUD_STATE (tests/cloud.py reads and seeds it). Every call is
@@ -329,7 +329,7 @@ def provider_list(state: State, call: Call) -> str:
     listed = [
         provider_json(state, call, pool_id, key.removeprefix(prefix), found)
         for key, found in state["providers"].items()
-        if key.startswith(prefix) and found["state"] == "ACTIVE"
+        if key.startswith(prefix) and (found["state"] == "ACTIVE" or "show-deleted" in call.flags)
     ]
     return dumps(listed)
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -I -S
 """A stateful stand-in for GitHub's `gh` command line, for tests that run workflow steps locally.
 
 Symlink it as `gh` into a directory put first on PATH. It keeps its state in the JSON file named
@@ -306,8 +306,9 @@ def secret(state: State, argv: list[str]) -> str:
     if env is not None and env not in repo.get("environments", {}):
         raise GhError(f"failed to fetch public key: HTTP 404: Not Found (environment {env})")
     scope = f"environment:{env}" if env else "dependabot" if option(argv, "--app") == "dependabot" else "repository"
-    secrets = repo.setdefault("secrets", {}).setdefault(scope, {})
+    secrets = repo.get("secrets", {}).get(scope, {})
     if verb == "set":
+        secrets = repo.setdefault("secrets", {}).setdefault(scope, {})
         if repo.get("refuse_secrets"):
             raise GhError("failed to set secret: HTTP 403: Resource not accessible by integration")
         # A digest, not the secret: the stand-in's state file must hold no credential either.

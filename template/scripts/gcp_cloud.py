@@ -110,13 +110,17 @@ class Runner:
     mode: str
     mismatches: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)
+    # What was read since the last change: a later read of the same thing is answered from here.
+    seen: dict[tuple[str, ...], subprocess.CompletedProcess[str]] = field(default_factory=dict)
 
     @property
     def changes(self) -> bool:
         return self.mode == "apply"
 
-    def read(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
+    def read(self, *args: str) -> subprocess.CompletedProcess[str]:
+        if args not in self.seen:
+            self.seen[args] = subprocess.run(args, capture_output=True, text=True, check=False)
+        return self.seen[args]
 
     def read_json(self, *args: str) -> Any:
         """What `describe`/`list` prints, or None when the resource does not exist."""
@@ -139,7 +143,8 @@ class Runner:
         if self.mode == "plan":
             self.planned.append(command)
             return False
-        result = self.read(*args, stdin=stdin)
+        self.seen.clear()
+        result = subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise SetupError(f"`{command}` failed:\n{result.stderr.strip()}")
         return True

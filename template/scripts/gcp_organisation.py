@@ -128,7 +128,15 @@ def pool_and_provider(
         []
         if pool is None
         else run.read_json(
-            *gcloud(settings, "iam", "workload-identity-pools", "providers", "list", *in_pool)
+            *gcloud(
+                settings,
+                "iam",
+                "workload-identity-pools",
+                "providers",
+                "list",
+                *in_pool,
+                "--show-deleted",
+            )
         )
         or []
     )

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import io
 import json
 import shlex
 import shutil
@@ -623,40 +625,63 @@ def main() -> int:
         wif = settings.workload_identity
         managers = release_managers(github, settings, args.release_manager) if wif else []
         number = project_number(run, settings)
-
-        section("APIs")
-        organisation.apis(run, settings)
-        package_repository(run, settings)
-        section(
-            f"Organisation repositories {settings.pypi_remote} and {settings.virtual_repository}"
-        )
-        organisation.pypi_remote(run, settings)
-        organisation.virtual_repository(run, settings)
-        organisation.reader_account(run, settings)
-        for member in [f"serviceAccount:{settings.reader}", *readers]:
-            grant(
-                run,
-                settings,
-                repository_resource(settings, settings.repository),
-                member,
-                READER_ROLE,
-            )
-        created = publisher(run, settings, repository_id)
-        writers(run, settings, created)
-        if wif:
-            organisation.pool_and_provider(
-                run, settings, owner_id, number, administer=args.organisation
-            )
-            release_bindings(run, settings, number, repository_id, managers)
-            no_keys_left(run, settings, github)
-        github_environment(run, settings, github)
-        if not wif:
-            publisher_key(run, settings, github, args.new_key, args.key_dir)
-            reader_key(run, settings, github, args.new_reader_key, args.key_dir)
+        if run.changes:
+            # Everything is read once before anything changes: a state that stops the setup
+            # (a repository of another format, another provider, another package's account)
+            # stops it with nothing changed.
+            with contextlib.redirect_stdout(io.StringIO()):
+                layers(
+                    Runner("check"),
+                    settings,
+                    args,
+                    github,
+                    number,
+                    repository_id,
+                    owner_id,
+                    managers,
+                )
+        layers(run, settings, args, github, number, repository_id, owner_id, managers)
         return closing(run, settings, number, repository_id, owner_id, managers)
     except SetupError as error:
         print(f"\nsetup_gcp.py stopped: {error}", file=sys.stderr)
         return 1
+
+
+def layers(
+    run: Runner,
+    settings: Settings,
+    args: argparse.Namespace,
+    github: GitHub,
+    number: str,
+    repository_id: str,
+    owner_id: str,
+    managers: list[str],
+) -> None:
+    """Both layers, in the order that needs nothing before it exists."""
+    wif = settings.workload_identity
+    section("APIs")
+    organisation.apis(run, settings)
+    package_repository(run, settings)
+    section(f"Organisation repositories {settings.pypi_remote} and {settings.virtual_repository}")
+    organisation.pypi_remote(run, settings)
+    organisation.virtual_repository(run, settings)
+    organisation.reader_account(run, settings)
+    for member in [f"serviceAccount:{settings.reader}", *args.reader]:
+        grant(
+            run, settings, repository_resource(settings, settings.repository), member, READER_ROLE
+        )
+    created = publisher(run, settings, repository_id)
+    writers(run, settings, created)
+    if wif:
+        organisation.pool_and_provider(
+            run, settings, owner_id, number, administer=args.organisation
+        )
+        release_bindings(run, settings, number, repository_id, managers)
+        no_keys_left(run, settings, github)
+    github_environment(run, settings, github)
+    if not wif:
+        publisher_key(run, settings, github, args.new_key, args.key_dir)
+        reader_key(run, settings, github, args.new_reader_key, args.key_dir)
 
 
 def closing(
