@@ -29,7 +29,7 @@ import package_rename
 GCP_RESOURCES = {
     "gcp_project_id": "the Google Cloud project that holds every resource below",
     "gcp_location": "the location of the Artifact Registry repository",
-    "gcp_repository": "the Artifact Registry repository",
+    "gcp_repository": "this package's own Artifact Registry repository",
     "publish_auth": "how GitHub Actions authenticates: workload identity pool and provider, or a key",
     "gcp_service_account": "the service account that publishes, and its writer role on the repository",
     "gcp_workload_identity_pool": "the workload identity pool",
@@ -37,12 +37,14 @@ GCP_RESOURCES = {
     "github_repository": "the repository whose numeric ids the setup looks up and records",
     "github_repository_id": "the repository id whose tag releases may act as the service account",
     "github_owner_id": "the owner id the workload identity provider admits",
-    "internal_dependencies": "the read-only account CI uses, and the PyPI remote and virtual repositories",
-    "gcp_reader_service_account": "the read-only account CI uses for internal dependencies",
+    "gcp_reader_service_account": "the organisation's read-only account (release checks, tests, Dependabot)",
+    "gcp_pypi_remote": "the organisation's PyPI remote repository",
+    "gcp_virtual_repository": "the organisation's virtual repository, which reads this package's",
+    "github_release_manager_ids": "the GitHub users whose version tags may act as the publisher",
 }
 
 # Answers that scripts/setup_gcp.py finds and prints the command to record.
-RECORDED_BY_SETUP = {"github_repository_id", "github_owner_id"}
+RECORDED_BY_SETUP = {"github_repository_id", "github_owner_id", "github_release_manager_ids"}
 
 MARKERS = (b"<<<<<<<", b">>>>>>>")
 

@@ -109,6 +109,7 @@ def test_answers_file_records_every_answer(project: Generated) -> None:
                 "github_owner_id",
                 "gcp_location_unlisted_ok",
                 "gcp_reader_",
+                "github_release_manager_ids",
             )
             assert key.startswith(hidden), key
             continue
@@ -125,7 +126,8 @@ def test_computed_values_reach_the_files(project: Generated) -> None:
     host = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_repository']}"
     readme = (project.path / "README.md").read_text(encoding="utf-8")
     assert f"`https://{host}/simple/`" in readme  # index_url
-    assert f"pip install --index-url https://{host}-all/simple/ {answers['distribution_name']}\n" in readme
+    virtual = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_virtual_repository']}"
+    assert f"pip install --index-url https://{virtual}/simple/ {answers['distribution_name']}\n" in readme
     assert f"--repository-url https://{host}/ " in readme
     workload_identity = answers["publish_auth"] == "workload_identity"
     assert ("workload identity pool" in readme) == workload_identity

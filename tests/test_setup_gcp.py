@@ -146,6 +146,7 @@ def expected_effects(settings: dict) -> set[tuple[str, ...]]:
     repo, publisher = settings["package"]["repository"], settings["package"]["publisher"]
     organisation = settings["organisation"]
     remote, virtual, reader = organisation["pypi_remote"], organisation["virtual_repository"], organisation["reader"]
+    internal = organisation["internal_repository"]
     wif = settings["publish_auth"] == "workload_identity"
 
     def binding(group: tuple[str, ...], name: str, member: str, role: str, *where: str) -> tuple[str, ...]:
@@ -164,6 +165,8 @@ def expected_effects(settings: dict) -> set[tuple[str, ...]]:
         (*account, "create", publisher.split("@")[0], p),
         binding(repository, remote, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
         binding(repository, virtual, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
+        binding(repository, internal, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
+        (*repository, "create", internal, *sorted([loc, p, "--repository-format=python", "--mode=virtual-repository"])),
         binding(repository, repo, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
         binding(repository, repo, f"serviceAccount:{publisher}", "roles/artifactregistry.writer", loc),
     }
@@ -206,6 +209,8 @@ def test_first_run_makes_exactly_the_two_layers(generate, answer_set: str, tmp_p
         repositories[key + settings["organisation"]["virtual_repository"]]["upstreams"], key=lambda u: -u["priority"]
     )
     assert [u["id"] for u in ranked] == [settings["package"]["repository"], settings["organisation"]["pypi_remote"]]
+    internal = repositories[key + settings["organisation"]["internal_repository"]]["upstreams"]
+    assert [u["id"] for u in internal] == [settings["package"]["repository"]], "uv's index reads no PyPI"
     github = cloud.gh()["repositories"][settings["github_repository"]]
     assert github["environments"]["artifact-registry"]["policies"] == [{"id": 1, "name": "v*", "type": "tag"}]
     if settings["publish_auth"] != "workload_identity":

@@ -63,6 +63,7 @@ class Settings:
     pool: str
     provider: str
     pypi_remote: str
+    internal_repository: str
     virtual_repository: str
     virtual_index_url: str
     reader: str
@@ -93,6 +94,7 @@ class Settings:
             pool=organisation["pool"],
             provider=organisation["provider"],
             pypi_remote=organisation["pypi_remote"],
+            internal_repository=organisation["internal_repository"],
             virtual_repository=organisation["virtual_repository"],
             virtual_index_url=organisation["virtual_index_url"],
             reader=organisation["reader"],

@@ -272,9 +272,10 @@ def upstreams_file(scratch: str, upstreams: list[dict[str, Any]]) -> str:
     return str(path)
 
 
-def virtual_repository(run: Runner, settings: Settings) -> None:
-    """The virtual repository reads every package repository before PyPI; this package's joins it."""
-    name, location = settings.virtual_repository, f"--location={settings.location}"
+def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi: bool) -> None:
+    """A virtual repository of every package repository (`with_pypi`: then PyPI); this package's
+    repository joins it."""
+    location = f"--location={settings.location}"
     found = run.read_json(
         *gcloud(settings, "artifacts", "repositories", "describe", name, location)
     )
@@ -288,6 +289,7 @@ def virtual_repository(run: Runner, settings: Settings) -> None:
         "repository": settings.repository_name(settings.pypi_remote),
         "priority": PYPI_PRIORITY,
     }
+    pypi_upstream = [remote] if with_pypi else []
     with tempfile.TemporaryDirectory() as scratch:
         if found is None:
             run.change(
@@ -295,8 +297,8 @@ def virtual_repository(run: Runner, settings: Settings) -> None:
                 *gcloud(settings, "artifacts", "repositories", "create", name, location),
                 "--repository-format=python",
                 "--mode=virtual-repository",
-                f"--upstream-policy-file={upstreams_file(scratch, [ours, remote])}",
-                f"--description=Internal packages, then PyPI ({LAYER})",
+                f"--upstream-policy-file={upstreams_file(scratch, [ours, *pypi_upstream])}",
+                f"--description=Internal packages{', then PyPI' if with_pypi else ' only'} ({LAYER})",
                 shown=None,
             )
             return
@@ -308,6 +310,12 @@ def virtual_repository(run: Runner, settings: Settings) -> None:
             u for u in upstreams if u.get("repository", "").endswith(f"/{settings.pypi_remote}")
         ]
         packages = [u for u in upstreams if u not in pypi]
+        if pypi and not with_pypi:
+            raise SetupError(
+                f"The virtual repository {name} reads {settings.pypi_remote} (PyPI), but it is uv's "
+                "index of internal packages only: a public upload under an internal name would be "
+                f"installed. Nothing was changed. Remove that upstream: {ADMINISTER}"
+            )
         if (
             pypi
             and packages
@@ -324,7 +332,7 @@ def virtual_repository(run: Runner, settings: Settings) -> None:
         run.change(
             f"virtual repository {name} does not read {settings.repository}",
             *gcloud(settings, "artifacts", "repositories", "update", name, location),
-            f"--upstream-policy-file={upstreams_file(scratch, [*packages, ours, *(pypi or [remote])])}",
+            f"--upstream-policy-file={upstreams_file(scratch, [*packages, ours, *(pypi or pypi_upstream)])}",
         )
 
 
@@ -342,7 +350,7 @@ def reader_account(run: Runner, settings: Settings) -> bool:
             "--display-name=Reads internal packages (CI, Dependabot)",
         )
     member = f"serviceAccount:{settings.reader}"
-    for name in (settings.pypi_remote, settings.virtual_repository):
+    for name in (settings.pypi_remote, settings.internal_repository, settings.virtual_repository):
         grant(
             run, settings, repository_resource(settings, name), member, READER_ROLE, retry=created
         )

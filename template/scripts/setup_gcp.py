@@ -451,9 +451,9 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
     earlier policies replaced, not added to."""
     section(f"GitHub environment {settings.environment}")
     api = f"{github.api}/environments/{settings.environment}"
-    body = json.dumps(
-        {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
-    )
+    tags_only = {"protected_branches": False, "custom_branch_policies": True}
+    body = json.dumps({"deployment_branch_policy": tags_only})
+    tag_policy = json.dumps({"name": "v*", "type": "tag"})
     if not github.ready:
         if run.mode == "check":
             run.mismatches.append(
@@ -464,7 +464,7 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
         print(
             "Without the GitHub CLI: with a token that may administer the repository (GITHUB_TOKEN), run\n"
             f"  curl -fsS -X PUT {auth} {API}/{api} -d {shlex.quote(body)}\n"
-            f'  curl -fsS -X POST {auth} {API}/{api}/deployment-branch-policies -d \'{{"name": "v*", "type": "tag"}}\'\n'
+            f"  curl -fsS -X POST {auth} {API}/{api}/deployment-branch-policies -d {shlex.quote(tag_policy)}\n"
             f"or open https://github.com/{settings.github_repository}/settings/environments, add {settings.environment}, "
             "and allow the tags v* only."
         )
@@ -488,7 +488,7 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
                 f"environment {settings.environment} is missing",
                 *("gh", "api", "--method", "PUT", api, "--input", "-"),
                 stdin="{}",
-                shown=f"echo '{{}}' | gh api --method PUT {api} --input -",
+                shown=f"echo {shlex.quote(json.dumps({}))} | gh api --method PUT {api} --input -",
             )
             plan_report(settings, environment_policy=False)
             return
@@ -662,9 +662,11 @@ def layers(
     section("APIs")
     organisation.apis(run, settings)
     package_repository(run, settings)
-    section(f"Organisation repositories {settings.pypi_remote} and {settings.virtual_repository}")
+    names = (settings.pypi_remote, settings.internal_repository, settings.virtual_repository)
+    section(f"Organisation repositories {', '.join(names)}")
     organisation.pypi_remote(run, settings)
-    organisation.virtual_repository(run, settings)
+    organisation.virtual_repository(run, settings, settings.internal_repository, with_pypi=False)
+    organisation.virtual_repository(run, settings, settings.virtual_repository, with_pypi=True)
     organisation.reader_account(run, settings)
     for member in [f"serviceAccount:{settings.reader}", *args.reader]:
         grant(
