@@ -336,6 +336,7 @@ def provider_list(state: State, call: Call) -> str:
 
 Handler = Callable[[State, Call], str]
 HANDLERS: dict[tuple[str, ...], Handler] = {
+    ("auth", "list"): lambda state, call: state.get("account", "admin@example.com"),
     ("projects", "describe"): project_describe,
     ("services", "enable"): services_enable,
     ("services", "list"): services_list,

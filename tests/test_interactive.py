@@ -65,7 +65,8 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         answer(session, "Will this package depend on other private packages", ENTER)  # no
         answer(session, "organisation's read-only service account", ENTER)
         answer(session, "remote repository that caches PyPI", ENTER)
-        answer(session, "Organisation's virtual repository", ENTER)
+        answer(session, "virtual repository of the internal packages only", ENTER)
+        answer(session, "virtual repository for pip and Dependabot", ENTER)
         session.expect(pexpect.EOF, timeout=120)
     finally:
         session.close()

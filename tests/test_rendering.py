@@ -126,7 +126,8 @@ def test_computed_values_reach_the_files(project: Generated) -> None:
     host = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_repository']}"
     readme = (project.path / "README.md").read_text(encoding="utf-8")
     assert f"`https://{host}/simple/`" in readme  # index_url
-    virtual = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_virtual_repository']}"
+    virtual = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}"
+    virtual += f"/{answers['gcp_virtual_repository']}"
     assert f"pip install --index-url https://{virtual}/simple/ {answers['distribution_name']}\n" in readme
     assert f"--repository-url https://{host}/ " in readme
     workload_identity = answers["publish_auth"] == "workload_identity"

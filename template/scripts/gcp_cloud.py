@@ -114,12 +114,16 @@ class Runner:
     planned: list[str] = field(default_factory=list)
     # What was read since the last change: a later read of the same thing is answered from here.
     seen: dict[tuple[str, ...], subprocess.CompletedProcess[str]] = field(default_factory=dict)
+    # A plan without a logged-in gcloud: every resource is assumed missing.
+    offline: bool = False
 
     @property
     def changes(self) -> bool:
         return self.mode == "apply"
 
     def read(self, *args: str) -> subprocess.CompletedProcess[str]:
+        if self.offline:
+            return subprocess.CompletedProcess(args, 1, "", "NOT_FOUND: not read (offline plan)")
         if args not in self.seen:
             self.seen[args] = subprocess.run(args, capture_output=True, text=True, check=False)
         return self.seen[args]

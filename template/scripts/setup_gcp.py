@@ -133,6 +133,19 @@ def release_managers(github: GitHub, settings: Settings, given: list[str]) -> li
     return managers
 
 
+def logged_in() -> bool:
+    """gcloud has an active account (a plan then reads what exists)."""
+    if shutil.which("gcloud") is None:
+        return False
+    listed = subprocess.run(
+        ["gcloud", "auth", "list", "--filter=status:ACTIVE", "--format=value(account)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return listed.returncode == 0 and bool(listed.stdout.strip())
+
+
 def project_number(run: Runner, settings: Settings) -> str:
     result = run.read(
         "gcloud", "projects", "describe", settings.project_id, "--format=value(projectNumber)"
@@ -604,7 +617,7 @@ def main() -> int:
             raise SetupError(
                 f"--reader: expected a member such as group:team@example.com ({', '.join(kinds)})"
             )
-        if shutil.which("gcloud") is None:
+        if shutil.which("gcloud") is None and not args.dry_run:
             raise SetupError(
                 "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
             )
@@ -620,11 +633,27 @@ def main() -> int:
                         run, settings, settings.publisher, key, "a rotated key must stop working"
                     )
             return 0
+        if args.dry_run and not logged_in():
+            print(
+                "gcloud is not logged in (gcloud auth login): this plan assumes nothing exists yet."
+            )
+            run.offline = True
         github = GitHub(run, settings)
-        repository_id, owner_id = github_ids(github, settings, args.repository_id, args.owner_id)
-        wif = settings.workload_identity
-        managers = release_managers(github, settings, args.release_manager) if wif else []
-        number = project_number(run, settings)
+        if run.offline:
+            github.ready = False
+            repository_id = args.repository_id or settings.github_repository_id or "REPOSITORY_ID"
+            owner_id = args.owner_id or settings.github_owner_id or "OWNER_ID"
+            managers = [*settings.release_manager_ids, *args.release_manager] or [
+                "YOUR_GITHUB_USER_ID"
+            ]
+            number = settings.project_number or "PROJECT_NUMBER"
+        else:
+            repository_id, owner_id = github_ids(
+                github, settings, args.repository_id, args.owner_id
+            )
+            wif = settings.workload_identity
+            managers = release_managers(github, settings, args.release_manager) if wif else []
+            number = project_number(run, settings)
         if run.changes:
             # Everything is read once before anything changes: a state that stops the setup
             # (a repository of another format, another provider, another package's account)
