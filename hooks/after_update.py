@@ -18,6 +18,7 @@ Copier does not stage or commit an update, and neither does this script: review 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from typing import Any
@@ -73,6 +74,26 @@ def report_gcp_changes(previous: dict[str, Any], current: dict[str, Any]) -> Non
         "  python3 scripts/setup_gcp.py --dry-run\n"
         "  python3 scripts/setup_gcp.py\n"
         "It sets up what the new answers name; it deletes nothing named by the old ones."
+    )
+
+
+# The repository every package shared before each package had its own (template 0.1.0's default).
+SHARED_REPOSITORY = "python-packages"
+
+
+def report_shared_repository(current: dict[str, Any]) -> None:
+    """A project still on the shared layout: any package's release can upload under its name."""
+    if current.get("gcp_repository") != SHARED_REPOSITORY:
+        return
+    own = re.sub("[^a-z0-9]+", "-", str(current.get("distribution_name", "")).lower()).strip("-")
+    own = own if own[:1].isalpha() else f"py-{own}"
+    print(
+        f"gar-template: this package still publishes to {SHARED_REPOSITORY}, which other packages' "
+        "publishers may write too. Move it to a repository of its own (gar-template's README, "
+        "'Moving to a repository per package'):\n"
+        "  copier update --trust --defaults --vcs-ref=:current: "
+        f"--data gcp_repository={own}\n"
+        "  python3 scripts/setup_gcp.py"
     )
 
 
@@ -142,6 +163,7 @@ def main() -> int:
 
     package_rename.follow(previous, current, args.template, args.answers_file)
     report_gcp_changes(previous, current)
+    report_shared_repository(current)
     conflicts = conflicted_paths()
     if conflicts:
         print(
