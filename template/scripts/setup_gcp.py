@@ -730,7 +730,7 @@ def closing(
         "github_release_manager_ids": (",".join(managers), ",".join(settings.release_manager_ids)),
     }
     if not settings.workload_identity:
-        discovered = {"github_repository_id": discovered["github_repository_id"]}
+        discovered = {}  # key mode records no ids: Google trusts the key, not the repository
     unrecorded = {key: found for key, (found, recorded) in discovered.items() if found != recorded}
     if run.mode == "check":
         run.mismatches += [f"{key} is not recorded as {value}" for key, value in unrecorded.items()]
