@@ -25,6 +25,7 @@ Copier does not stage or commit an update, and neither does this script: review 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from typing import Any
@@ -39,7 +40,7 @@ from conflict_labels import BOTH_SIDES
 GCP_RESOURCES = {
     "gcp_project_id": "the Google Cloud project that holds every resource below",
     "gcp_location": "the location of the Artifact Registry repository",
-    "gcp_repository": "the Artifact Registry repository",
+    "gcp_repository": "this package's own Artifact Registry repository",
     "publish_auth": "how GitHub Actions authenticates: workload identity pool and provider, or a key",
     "gcp_service_account": "the service account that publishes, and its writer role on the repository",
     "gcp_workload_identity_pool": "the workload identity pool",
@@ -47,12 +48,14 @@ GCP_RESOURCES = {
     "github_repository": "the repository whose numeric ids the setup looks up and records",
     "github_repository_id": "the repository id whose tag releases may act as the service account",
     "github_owner_id": "the owner id the workload identity provider admits",
-    "internal_dependencies": "the read-only account CI uses, and the PyPI remote and virtual repositories",
-    "gcp_reader_service_account": "the read-only account CI uses for internal dependencies",
+    "gcp_reader_service_account": "the organisation's read-only account (release checks, tests, Dependabot)",
+    "gcp_pypi_remote": "the organisation's PyPI remote repository",
+    "gcp_virtual_repository": "the organisation's virtual repository, which reads this package's",
+    "github_release_manager_ids": "the GitHub users whose version tags may act as the publisher",
 }
 
 # Answers that scripts/setup_gcp.py finds and prints the command to record.
-RECORDED_BY_SETUP = {"github_repository_id", "github_owner_id"}
+RECORDED_BY_SETUP = {"github_repository_id", "github_owner_id", "github_release_manager_ids"}
 
 MARKERS = (b"<<<<<<<", b">>>>>>>")
 
@@ -81,6 +84,26 @@ def report_gcp_changes(previous: dict[str, Any], current: dict[str, Any]) -> Non
         "  python3 scripts/setup_gcp.py --dry-run\n"
         "  python3 scripts/setup_gcp.py\n"
         "It sets up what the new answers name; it deletes nothing named by the old ones."
+    )
+
+
+# The repository every package shared before each package had its own (template 0.1.0's default).
+SHARED_REPOSITORY = "python-packages"
+
+
+def report_shared_repository(current: dict[str, Any]) -> None:
+    """A project still on the shared layout: any package's release can upload under its name."""
+    if current.get("gcp_repository") != SHARED_REPOSITORY:
+        return
+    own = re.sub("[^a-z0-9]+", "-", str(current.get("distribution_name", "")).lower()).strip("-")
+    own = own if own[:1].isalpha() else f"py-{own}"
+    print(
+        f"gar-template: this package still publishes to {SHARED_REPOSITORY}, which other packages' "
+        "publishers may write too. Move it to a repository of its own (gar-template's README, "
+        "'Moving to a repository per package'):\n"
+        "  copier update --trust --defaults --vcs-ref=:current: "
+        f"--data gcp_repository={own}\n"
+        "  python3 scripts/setup_gcp.py"
     )
 
 
@@ -155,6 +178,7 @@ def main() -> int:
     removed_files.follow(previous, args.template, args.answers_file, skip=f"src/{old_package}/" if renamed else None)
     removed_files.follow_ignores()
     report_gcp_changes(previous, current)
+    report_shared_repository(current)
     conflicts = conflicted_paths()
     uv_lock.follow(conflicts)
     if conflicts:

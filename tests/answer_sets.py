@@ -104,7 +104,6 @@ DISTINCTIVE_DEFAULTS: dict[str, str] = {
     "author_name": "Your Name",
     "author_email": "you@example.com",
     "gcp_project_id": "my-gcp-project",
-    "gcp_repository": "python-packages",
     "gcp_service_account": "publish-my-package",
     "github_repository": "your-org/",
 }

@@ -25,6 +25,17 @@ ISSUER = "https://token.actions.githubusercontent.com"
 PRINCIPAL_SET = "principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}/"
 
 
+def changes_nothing(call: list[str]) -> bool:
+    words = [w for w in call if not w.startswith("-")]
+    return any(tuple(words[: len(r)]) == r for r in fake_gcloud_read_only())
+
+
+def fake_gcloud_read_only() -> set[tuple[str, ...]]:
+    import fake_gcloud
+
+    return fake_gcloud.READ_ONLY | {("projects", "describe")}
+
+
 class StandIns:
     """A bin directory with gcloud and gh stand-ins, and their state files."""
 
@@ -101,8 +112,12 @@ class StandIns:
         }
 
     def setup(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        """The project's scripts/setup_gcp.py against these stand-ins; a key it keeps goes beside them."""
+        """The project's scripts/setup_gcp.py against these stand-ins; its temporary files go beside them."""
         return self.run(sys.executable, "scripts/setup_gcp.py", *args, cwd=project, TMPDIR=str(self.bin.parent))
+
+    def changing_calls(self) -> list[list[str]]:
+        """The gcloud calls that change something (not a describe, list or get-iam-policy)."""
+        return [c for c in self.gcloud()["calls"] if not changes_nothing(c)]
 
     def run(self, *args: str | Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -118,8 +133,11 @@ def github_claims(
     ref: str,
     environment: str | None = None,
     event_name: str = "push",
+    actor_id: str = "5000001",
+    workflow: str = "publish.yml",
 ) -> dict[str, str]:
-    """The claims of a GitHub Actions OIDC token, as GitHub documents them."""
+    """The claims of a GitHub Actions OIDC token, as GitHub documents them (`workflow`: the file
+    of the job's workflow, at the run's ref)."""
     if environment is not None:
         subject = f"repo:{repository}:environment:{environment}"
     elif event_name == "pull_request":
@@ -137,9 +155,13 @@ def github_claims(
         "ref": ref,
         "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
         "event_name": event_name,
-        "workflow_ref": f"{repository}/.github/workflows/publish.yml@{ref}",
-        "job_workflow_ref": f"{repository}/.github/workflows/publish.yml@{ref}",
+        "workflow_ref": f"{repository}/.github/workflows/{workflow}@{ref}",
+        "job_workflow_ref": f"{repository}/.github/workflows/{workflow}@{ref}",
         "actor": "octocat",
+        "actor_id": actor_id,
+        "run_id": "12345678901",
+        "run_number": "42",
+        "run_attempt": "1",
         "runner_environment": "github-hosted",
     }
     if environment is not None:
@@ -174,6 +196,8 @@ def exchange(state: dict[str, Any], project: str, pool: str, provider: str, clai
         attributes = {key: str(cel(value, claims)) for key, value in found["mapping"].items()}
     except Exception as error:  # Google refuses a token whose condition or mapping fails to evaluate
         return Exchange(False, {}, f"evaluation error: {error}")
+    if len(attributes.get("google.subject", "").encode()) > 127:
+        return Exchange(False, {}, "google.subject exceeds 127 bytes")
     return Exchange(True, attributes)
 
 

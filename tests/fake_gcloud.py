@@ -1,13 +1,14 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -I -S
 """A stand-in for gcloud that remembers what was created and bound, put first on PATH by tests.
 
 Its state is a JSON file named by $GCLOUD_STATE (tests/cloud.py reads and seeds it). Every call is
-appended to state["calls"]. It answers the commands scripts/setup_gcp.py uses the way the real
-gcloud does: `describe` prints the resource as JSON or exits 1 with NOT_FOUND, `create` of an
-existing resource exits 1 with ALREADY_EXISTS, bindings accumulate in IAM policies. Two documented
-behaviours are simulated: a new service account cannot be bound for its first
-state["propagation_failures"] attempts, and keys cannot be created while
+appended to state["calls"]. HANDLERS maps the command words (`artifacts repositories describe`) to
+one small function each, which answers the way the real gcloud does: `describe` prints JSON or
+fails with NOT_FOUND, `create` of an existing resource fails with ALREADY_EXISTS, bindings
+accumulate in IAM policies. Two documented behaviours are simulated: a new service account cannot
+be bound for its first state["propagation_failures"] attempts, and keys cannot be created while
 state["key_creation_disabled"] (the organisation policy iam.disableServiceAccountKeyCreation).
+To support another command, write `handler(state, call) -> output` and add it to HANDLERS.
 """
 
 from __future__ import annotations
@@ -15,13 +16,360 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-STATE = Path(os.environ["GCLOUD_STATE"])
+State = dict[str, Any]
 
 
-def parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+class Failure(Exception):
+    pass
+
+
+@dataclass
+class Call:
+    words: list[str]  # positionals after the command words
+    flags: dict[str, str]
+    command: str  # "artifacts.repositories.describe", as gcloud names it in errors
+
+    @property
+    def project(self) -> str:
+        return self.flags.get("project", "")
+
+    def fail(self, message: str) -> Failure:
+        return Failure(f"ERROR: (gcloud.{self.command}) {message}")
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, indent=2)
+
+
+def policy_text(policy: dict[str, list[str]]) -> str:
+    bindings = [{"members": sorted(m), "role": role} for role, m in sorted(policy.items()) if m]
+    return dumps({"bindings": bindings, "etag": "BwY=", "version": 1})
+
+
+def bind(state: State, call: Call, policy: dict[str, list[str]]) -> str:
+    member = call.flags["member"]
+    if member.startswith("serviceAccount:"):
+        account = state["service_accounts"].get(member.split(":", 1)[1])
+        if account is None or account["pending"] > 0:
+            if account is not None:
+                account["pending"] -= 1
+            raise call.fail(f"INVALID_ARGUMENT: Service account {member.split(':', 1)[1]} does not exist.")
+    members = policy.setdefault(call.flags["role"], [])
+    if member not in members:
+        members.append(member)
+    return policy_text(policy)
+
+
+def unbind(call: Call, policy: dict[str, list[str]]) -> str:
+    members = policy.get(call.flags["role"], [])
+    if call.flags["member"] not in members:
+        raise call.fail("Policy binding with the specified principal, role, and condition not found!")
+    members.remove(call.flags["member"])
+    return policy_text(policy)
+
+
+# --- projects and services -----------------------------------------------------------------------
+
+
+def project_describe(state: State, call: Call) -> str:
+    if call.words[0] not in state["projects"]:
+        raise call.fail(f"PERMISSION_DENIED: project {call.words[0]} not found or permission denied")
+    return str(state["projects"][call.words[0]]["number"])
+
+
+def services_enable(state: State, call: Call) -> str:
+    enabled = state["services"].setdefault(call.project, [])
+    state["services"][call.project] = sorted(set(enabled) | set(call.words))
+    return ""
+
+
+def services_list(state: State, call: Call) -> str:
+    return dumps([{"config": {"name": name}, "state": "ENABLED"} for name in state["services"].get(call.project, [])])
+
+
+# --- Artifact Registry -----------------------------------------------------------------------------
+
+
+def repository_key(call: Call) -> str:
+    return f"{call.project}/{call.flags['location']}/{call.words[0]}"
+
+
+def repository(state: State, call: Call) -> dict[str, Any]:
+    found = state["repositories"].get(repository_key(call))
+    if found is None:
+        raise call.fail("NOT_FOUND: Requested entity was not found.")
+    return found
+
+
+def upstreams(call: Call) -> list[dict[str, Any]]:
+    return json.loads(Path(call.flags["upstream-policy-file"]).read_text())
+
+
+def repository_create(state: State, call: Call) -> str:
+    key = repository_key(call)
+    if key in state["repositories"]:
+        raise call.fail("ALREADY_EXISTS: the repository already exists")
+    state["repositories"][key] = {
+        "format": call.flags["repository-format"].upper(),
+        "mode": call.flags.get("mode", "standard-repository").upper().replace("-", "_"),
+        "description": call.flags.get("description", ""),
+        "upstreams": upstreams(call) if "upstream-policy-file" in call.flags else [],
+        "iam": {},
+    }
+    return ""
+
+
+def repository_update(state: State, call: Call) -> str:
+    repository(state, call)["upstreams"] = upstreams(call)
+    return ""
+
+
+def repository_describe(state: State, call: Call) -> str:
+    found = repository(state, call)
+    described: dict[str, Any] = {
+        "name": f"projects/{call.project}/locations/{call.flags['location']}/repositories/{call.words[0]}",
+        "format": found["format"],
+        "mode": found["mode"],
+        "description": found["description"],
+    }
+    if found["mode"] == "VIRTUAL_REPOSITORY":
+        described["virtualRepositoryConfig"] = {"upstreamPolicies": found["upstreams"]}
+    return dumps(described)
+
+
+# --- service accounts and keys --------------------------------------------------------------------
+
+
+def account(state: State, call: Call, email: str | None = None) -> dict[str, Any]:
+    email = email or call.words[0]
+    found = state["service_accounts"].get(email)
+    if found is None:
+        raise call.fail(f"NOT_FOUND: Service account projects/{call.project}/serviceAccounts/{email} does not exist.")
+    return found
+
+
+def bound_account(state: State, call: Call) -> dict[str, Any]:
+    """An account whose policy changes: refused while it is still propagating."""
+    found = account(state, call)
+    if found["pending"] > 0:
+        found["pending"] -= 1
+        raise call.fail(f"NOT_FOUND: Service account projects/-/serviceAccounts/{call.words[0]} does not exist.")
+    return found
+
+
+def account_create(state: State, call: Call) -> str:
+    email = f"{call.words[0]}@{call.project}.iam.gserviceaccount.com"
+    if email in state["service_accounts"]:
+        raise call.fail("ALREADY_EXISTS: Service account already exists")
+    state["service_accounts"][email] = {
+        "display_name": call.flags.get("display-name", ""),
+        "description": call.flags.get("description", ""),
+        "iam": {},
+        "keys": [],
+        "pending": state.get("propagation_failures", 0),
+    }
+    return ""
+
+
+def account_update(state: State, call: Call) -> str:
+    account(state, call)["description"] = call.flags.get("description", "")
+    return ""
+
+
+def account_describe(state: State, call: Call) -> str:
+    found = account(state, call)
+    return dumps({"email": call.words[0], "displayName": found["display_name"], "description": found["description"]})
+
+
+def key_account(state: State, call: Call) -> dict[str, Any]:
+    return account(state, call, call.flags["iam-account"])
+
+
+def keys_list(state: State, call: Call) -> str:
+    prefix = f"projects/{call.project}/serviceAccounts/{call.flags['iam-account']}/keys/"
+    keys = key_account(state, call)["keys"]
+    return dumps([{"name": prefix + k["id"], "disabled": k["disabled"], "keyType": "USER_MANAGED"} for k in keys])
+
+
+def keys_create(state: State, call: Call) -> str:
+    found = key_account(state, call)
+    if state.get("key_creation_disabled"):
+        raise call.fail(
+            "FAILED_PRECONDITION: Key creation is not allowed on this service account.\n"
+            "- '@type': type.googleapis.com/google.rpc.PreconditionFailure\n  violations:\n"
+            "  - description: Key creation is not allowed on this service account.\n"
+            "    type: constraints/iam.disableServiceAccountKeyCreation"
+        )
+    state["key_counter"] = state.get("key_counter", 0) + 1
+    key_id = f"{state['key_counter']:040x}"
+    found["keys"].append({"id": key_id, "disabled": False})
+    Path(call.words[0]).write_text(json.dumps({"type": "service_account", "private_key_id": key_id}))
+    return f"created key [{key_id}] of type [json] as [{call.words[0]}]"
+
+
+def key(state: State, call: Call) -> dict[str, Any]:
+    found = [k for k in key_account(state, call)["keys"] if k["id"] == call.words[0]]
+    if not found:
+        raise call.fail("NOT_FOUND: key not found")
+    return found[0]
+
+
+def keys_disable(state: State, call: Call) -> str:
+    key(state, call)["disabled"] = True
+    return ""
+
+
+def keys_delete(state: State, call: Call) -> str:
+    key_account(state, call)["keys"].remove(key(state, call))
+    return ""
+
+
+# --- workload identity pools and providers ---------------------------------------------------------
+
+
+def pool(state: State, call: Call, name: str | None = None) -> dict[str, Any]:
+    found = state["pools"].get(f"{call.project}/{name or call.words[0]}")
+    if found is None:
+        raise call.fail("NOT_FOUND: Requested entity was not found.")
+    return found
+
+
+def number(state: State, call: Call) -> str:
+    return str(state["projects"][call.project]["number"])
+
+
+def pool_create(state: State, call: Call) -> str:
+    if f"{call.project}/{call.words[0]}" in state["pools"]:
+        raise call.fail("ALREADY_EXISTS: Requested entity already exists")
+    description = call.flags.get("description", "")
+    state["pools"][f"{call.project}/{call.words[0]}"] = {"state": "ACTIVE", "description": description}
+    return ""
+
+
+def pool_undelete(state: State, call: Call) -> str:
+    pool(state, call)["state"] = "ACTIVE"
+    return ""
+
+
+def pool_describe(state: State, call: Call) -> str:
+    found = pool(state, call)
+    name = f"projects/{number(state, call)}/locations/global/workloadIdentityPools/{call.words[0]}"
+    return dumps({"name": name, "state": found["state"], "description": found.get("description", "")})
+
+
+def provider_key(call: Call) -> str:
+    return f"{call.project}/{call.flags['workload-identity-pool']}/{call.words[0]}"
+
+
+def provider(state: State, call: Call) -> dict[str, Any]:
+    found = state["providers"].get(provider_key(call))
+    if found is None:
+        raise call.fail("NOT_FOUND: Requested entity was not found.")
+    return found
+
+
+def provider_fields(found: dict[str, Any], call: Call) -> str:
+    for flag, field in (
+        ("issuer-uri", "issuer"),
+        ("attribute-condition", "condition"),
+        ("display-name", "display_name"),
+        ("description", "description"),
+    ):
+        if flag in call.flags:
+            found[field] = call.flags[flag]
+    if "attribute-mapping" in call.flags:  # gcloud's dict syntax: KEY=VALUE pairs split on ','
+        found["mapping"] = dict(item.split("=", 1) for item in call.flags["attribute-mapping"].split(","))
+    if "allowed-audiences" in call.flags:
+        found["audiences"] = call.flags["allowed-audiences"].split(",")
+    return ""
+
+
+def provider_create(state: State, call: Call) -> str:
+    pool(state, call, call.flags["workload-identity-pool"])
+    if provider_key(call) in state["providers"]:
+        raise call.fail("ALREADY_EXISTS: Requested entity already exists")
+    state["providers"][provider_key(call)] = {"state": "ACTIVE"}
+    return provider_fields(state["providers"][provider_key(call)], call)
+
+
+def provider_update(state: State, call: Call) -> str:
+    return provider_fields(provider(state, call), call)
+
+
+def provider_undelete(state: State, call: Call) -> str:
+    provider(state, call)["state"] = "ACTIVE"
+    return ""
+
+
+def provider_json(state: State, call: Call, pool_id: str, name: str, found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"projects/{number(state, call)}/locations/global/workloadIdentityPools/{pool_id}/providers/{name}",
+        "state": found["state"],
+        "displayName": found.get("display_name", ""),
+        "description": found.get("description", ""),
+        "attributeMapping": found.get("mapping", {}),
+        "attributeCondition": found.get("condition", ""),
+        "oidc": {"issuerUri": found.get("issuer", ""), "allowedAudiences": found.get("audiences", [])},
+    }
+
+
+def provider_describe(state: State, call: Call) -> str:
+    found = provider(state, call)
+    return dumps(provider_json(state, call, call.flags["workload-identity-pool"], call.words[0], found))
+
+
+def provider_list(state: State, call: Call) -> str:
+    pool_id = call.flags["workload-identity-pool"]
+    prefix = f"{call.project}/{pool_id}/"
+    listed = [
+        provider_json(state, call, pool_id, key.removeprefix(prefix), found)
+        for key, found in state["providers"].items()
+        if key.startswith(prefix) and (found["state"] == "ACTIVE" or "show-deleted" in call.flags)
+    ]
+    return dumps(listed)
+
+
+Handler = Callable[[State, Call], str]
+HANDLERS: dict[tuple[str, ...], Handler] = {
+    ("auth", "list"): lambda state, call: state.get("account", "admin@example.com"),
+    ("projects", "describe"): project_describe,
+    ("services", "enable"): services_enable,
+    ("services", "list"): services_list,
+    ("artifacts", "repositories", "create"): repository_create,
+    ("artifacts", "repositories", "update"): repository_update,
+    ("artifacts", "repositories", "describe"): repository_describe,
+    ("artifacts", "repositories", "get-iam-policy"): lambda s, c: policy_text(repository(s, c)["iam"]),
+    ("artifacts", "repositories", "add-iam-policy-binding"): lambda s, c: bind(s, c, repository(s, c)["iam"]),
+    ("artifacts", "repositories", "remove-iam-policy-binding"): lambda s, c: unbind(c, repository(s, c)["iam"]),
+    ("iam", "service-accounts", "create"): account_create,
+    ("iam", "service-accounts", "update"): account_update,
+    ("iam", "service-accounts", "describe"): account_describe,
+    ("iam", "service-accounts", "get-iam-policy"): lambda s, c: policy_text(account(s, c)["iam"]),
+    ("iam", "service-accounts", "add-iam-policy-binding"): lambda s, c: bind(s, c, bound_account(s, c)["iam"]),
+    ("iam", "service-accounts", "remove-iam-policy-binding"): lambda s, c: unbind(c, bound_account(s, c)["iam"]),
+    ("iam", "service-accounts", "keys", "list"): keys_list,
+    ("iam", "service-accounts", "keys", "create"): keys_create,
+    ("iam", "service-accounts", "keys", "disable"): keys_disable,
+    ("iam", "service-accounts", "keys", "delete"): keys_delete,
+    ("iam", "workload-identity-pools", "create"): pool_create,
+    ("iam", "workload-identity-pools", "undelete"): pool_undelete,
+    ("iam", "workload-identity-pools", "describe"): pool_describe,
+    ("iam", "workload-identity-pools", "providers", "create-oidc"): provider_create,
+    ("iam", "workload-identity-pools", "providers", "update-oidc"): provider_update,
+    ("iam", "workload-identity-pools", "providers", "undelete"): provider_undelete,
+    ("iam", "workload-identity-pools", "providers", "describe"): provider_describe,
+    ("iam", "workload-identity-pools", "providers", "list"): provider_list,
+}
+# Commands that change nothing: tests check that `--check` issues no other.
+READ_ONLY = {words for words in HANDLERS if words[-1] in ("describe", "list", "get-iam-policy")}
+
+
+def parse(argv: list[str]) -> tuple[tuple[str, ...], Call]:
     positionals, flags = [], {}
     for token in argv:
         if token.startswith("--"):
@@ -29,225 +377,29 @@ def parse(argv: list[str]) -> tuple[list[str], dict[str, str]]:
             flags[name] = value
         else:
             positionals.append(token)
-    return positionals, flags
+    words = next((w for w in sorted(HANDLERS, key=len, reverse=True) if tuple(positionals[: len(w)]) == w), None)
+    if words is None:
+        raise Failure(f"ERROR: the stand-in does not know `gcloud {' '.join(argv)}`")
+    return words, Call(positionals[len(words) :], flags, ".".join(words))
 
 
-class Failure(Exception):
-    pass
-
-
-def fail(command: str, message: str) -> Failure:
-    return Failure(f"ERROR: (gcloud.{command}) {message}")
-
-
-def policy_text(policy: dict[str, list[str]]) -> str:
-    bindings = [{"members": sorted(members), "role": role} for role, members in sorted(policy.items())]
-    return json.dumps({"bindings": bindings, "etag": "BwY=", "version": 1}, indent=2)
-
-
-def bind(policy: dict[str, list[str]], flags: dict[str, str]) -> None:
-    members = policy.setdefault(flags["role"], [])
-    if flags["member"] not in members:
-        members.append(flags["member"])
-
-
-def handle(state: dict[str, Any], argv: list[str]) -> str:
-    words, flags = parse(argv)
-    project = flags.get("project", "")
-    command = ".".join(w for w in words if not w.startswith(("/", "projects/")))
-    if project and project not in state["projects"]:
-        raise fail(command, f"PERMISSION_DENIED: Permission denied on project {project} (or it may not exist).")
-
-    if words[:2] == ["projects", "describe"]:
-        if words[2] not in state["projects"]:
-            raise fail("projects.describe", f"PERMISSION_DENIED: project {words[2]} not found or permission denied")
-        return state["projects"][words[2]]["number"]
-    if words[:2] == ["services", "enable"]:
-        state["services"].setdefault(project, [])
-        state["services"][project] = sorted(set(state["services"][project]) | set(words[2:]))
-        return ""
-
-    if words[:2] == ["artifacts", "repositories"]:
-        verb, name = words[2], words[3]
-        key = f"{project}/{flags['location']}/{name}"
-        repositories = state["repositories"]
-        if verb == "create":
-            if key in repositories:
-                raise fail("artifacts.repositories.create", "ALREADY_EXISTS: the repository already exists")
-            upstreams = (
-                json.loads(Path(flags["upstream-policy-file"]).read_text()) if "upstream-policy-file" in flags else []
-            )
-            repositories[key] = {
-                "format": flags["repository-format"].upper(),
-                "mode": flags.get("mode", "standard-repository").upper().replace("-", "_"),
-                "description": flags.get("description", ""),
-                "upstreams": upstreams,
-                "iam": {},
-            }
-            return ""
-        if key not in repositories:
-            raise fail(f"artifacts.repositories.{verb}", "NOT_FOUND: Requested entity was not found.")
-        if verb == "describe":
-            found = repositories[key]
-            return json.dumps(
-                {
-                    "name": f"projects/{project}/locations/{flags['location']}/repositories/{name}",
-                    "format": found["format"],
-                    "mode": found["mode"],
-                },
-                indent=2,
-            )
-        if verb == "add-iam-policy-binding":
-            member = flags["member"]
-            if member.startswith("serviceAccount:"):
-                account = state["service_accounts"].get(member.split(":", 1)[1])
-                if account is None or account["pending"] > 0:
-                    if account is not None:
-                        account["pending"] -= 1
-                    raise fail(command, f"INVALID_ARGUMENT: Service account {member.split(':', 1)[1]} does not exist.")
-            bind(repositories[key]["iam"], flags)
-            return policy_text(repositories[key]["iam"])
-
-    if words[:2] == ["iam", "service-accounts"]:
-        accounts = state["service_accounts"]
-        if words[2] == "keys":
-            verb, account = words[3], accounts.get(flags["iam-account"])
-            if account is None:
-                raise fail(command, f"NOT_FOUND: Service account {flags['iam-account']} does not exist.")
-            prefix = f"projects/{project}/serviceAccounts/{flags['iam-account']}/keys/"
-            if verb == "list":
-                return "\n".join(prefix + k["id"] for k in account["keys"])
-            if verb == "create":
-                if state.get("key_creation_disabled"):
-                    raise fail(
-                        command,
-                        "FAILED_PRECONDITION: Key creation is not allowed on this service account.\n"
-                        "- '@type': type.googleapis.com/google.rpc.PreconditionFailure\n  violations:\n"
-                        "  - description: Key creation is not allowed on this service account.\n"
-                        "    type: constraints/iam.disableServiceAccountKeyCreation",
-                    )
-                state["key_counter"] = state.get("key_counter", 0) + 1
-                key_id = f"{state['key_counter']:040x}"
-                account["keys"].append({"id": key_id, "disabled": False})
-                Path(words[4]).write_text(json.dumps({"type": "service_account", "private_key_id": key_id}))
-                return f"created key [{key_id}] of type [json] as [{words[4]}]"
-            found = [k for k in account["keys"] if k["id"] == words[4]]
-            if not found:
-                raise fail(command, "NOT_FOUND: key not found")
-            if verb == "disable":
-                found[0]["disabled"] = True
-            elif verb == "delete":
-                account["keys"].remove(found[0])
-            return ""
-        verb, email = words[2], words[3]
-        if verb == "create":
-            email = f"{email}@{project}.iam.gserviceaccount.com"
-            if email in accounts:
-                raise fail(command, "ALREADY_EXISTS: Service account already exists")
-            accounts[email] = {
-                "display_name": flags.get("display-name", ""),
-                "iam": {},
-                "keys": [],
-                "pending": state.get("propagation_failures", 0),
-            }
-            return ""
-        if email not in accounts:
-            raise fail(
-                command, f"NOT_FOUND: Service account projects/{project}/serviceAccounts/{email} does not exist."
-            )
-        account = accounts[email]
-        if verb == "describe":
-            return json.dumps({"email": email, "displayName": account["display_name"]}, indent=2)
-        if verb == "get-iam-policy":
-            return policy_text(account["iam"])
-        if verb in ("add-iam-policy-binding", "remove-iam-policy-binding") and account["pending"] > 0:
-            account["pending"] -= 1
-            raise fail(command, f"NOT_FOUND: Service account projects/-/serviceAccounts/{email} does not exist.")
-        if verb == "add-iam-policy-binding":
-            bind(account["iam"], flags)
-            return policy_text(account["iam"])
-        if verb == "remove-iam-policy-binding":
-            members = account["iam"].get(flags["role"], [])
-            if flags["member"] not in members:
-                raise fail(command, "Policy binding with the specified principal, role, and condition not found!")
-            members.remove(flags["member"])
-            return policy_text(account["iam"])
-
-    if words[:2] == ["iam", "workload-identity-pools"]:
-        number = state["projects"][project]["number"]
-        if words[2] == "providers":
-            verb, name = words[3], words[4]
-            key = f"{project}/{flags['workload-identity-pool']}/{name}"
-            providers = state["providers"]
-            if verb == "create-oidc":
-                if f"{project}/{flags['workload-identity-pool']}" not in state["pools"]:
-                    raise fail(command, "NOT_FOUND: Requested entity was not found.")
-                if key in providers:
-                    raise fail(command, "ALREADY_EXISTS: Requested entity already exists")
-                providers[key] = {"state": "ACTIVE"}
-            if key not in providers:
-                raise fail(command, "NOT_FOUND: Requested entity was not found.")
-            found = providers[key]
-            if verb in ("create-oidc", "update-oidc"):
-                for flag, field in (
-                    ("issuer-uri", "issuer"),
-                    ("attribute-condition", "condition"),
-                    ("display-name", "display_name"),
-                ):
-                    if flag in flags:
-                        found[field] = flags[flag]
-                if "attribute-mapping" in flags:  # gcloud's dict syntax: KEY=VALUE pairs split on ','
-                    found["mapping"] = dict(item.split("=", 1) for item in flags["attribute-mapping"].split(","))
-                return ""
-            if verb == "undelete":
-                found["state"] = "ACTIVE"
-                return ""
-            if verb == "describe":
-                return json.dumps(
-                    {
-                        "name": f"projects/{number}/locations/global/workloadIdentityPools/"
-                        f"{flags['workload-identity-pool']}/providers/{name}",
-                        "state": found["state"],
-                        "displayName": found.get("display_name", ""),
-                        "attributeMapping": found.get("mapping", {}),
-                        "attributeCondition": found.get("condition", ""),
-                        "oidc": {"issuerUri": found.get("issuer", "")},
-                    },
-                    indent=2,
-                )
-        verb, name = words[2], words[3]
-        key, pools = f"{project}/{name}", state["pools"]
-        if verb == "create":
-            if key in pools:
-                raise fail(command, "ALREADY_EXISTS: Requested entity already exists")
-            pools[key] = {"state": "ACTIVE"}
-            return ""
-        if key not in pools:
-            raise fail(command, "NOT_FOUND: Requested entity was not found.")
-        if verb == "undelete":
-            pools[key]["state"] = "ACTIVE"
-            return ""
-        if verb == "describe":
-            return json.dumps(
-                {
-                    "name": f"projects/{number}/locations/global/workloadIdentityPools/{name}",
-                    "state": pools[key]["state"],
-                },
-                indent=2,
-            )
-    raise fail(command, f"the stand-in does not know `gcloud {' '.join(argv)}`")
+def handle(state: State, argv: list[str]) -> str:
+    words, call = parse(argv)
+    if call.project and call.project not in state["projects"]:
+        raise call.fail(f"PERMISSION_DENIED: Permission denied on project {call.project} (or it may not exist).")
+    return HANDLERS[words](state, call)
 
 
 def main() -> int:
-    state = json.loads(STATE.read_text())
+    state_file = Path(os.environ["GCLOUD_STATE"])
+    state = json.loads(state_file.read_text())
     state["calls"].append(sys.argv[1:])
     try:
-        output = handle(state, sys.argv[1:])
-        code = 0
+        output, code = handle(state, sys.argv[1:]), 0
     except Failure as error:
         output, code = "", 1
         print(error, file=sys.stderr)
-    STATE.write_text(json.dumps(state, indent=1))
+    state_file.write_text(json.dumps(state, indent=1))
     if output:
         print(output)
     return code

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -I -S
 """A stateful stand-in for GitHub's `gh` command line, for tests that run workflow steps locally.
 
 Symlink it as `gh` into a directory put first on PATH. It keeps its state in the JSON file named
@@ -18,6 +18,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -265,7 +266,7 @@ def release_edit(state: State, repo: str, argv: list[str]) -> int:
     return 0
 
 
-# --- authentication, the REST API, secrets (scripts/setup_gcp.py) -------------------------------
+# --- authentication, the REST API, secrets and variables (scripts/setup_gcp.py) ------------------
 
 
 def option(argv: list[str], name: str, default: str | None = None) -> str | None:
@@ -276,7 +277,7 @@ def fields(argv: list[str]) -> dict[str, str]:
     return dict(argv[i + 1].split("=", 1) for i, word in enumerate(argv) if word in ("-f", "--raw-field", "-F"))
 
 
-def auth(state: dict[str, Any], argv: list[str]) -> str:
+def auth(state: State, argv: list[str]) -> str:
     if argv[:2] == ["auth", "status"] and state.get("authenticated"):
         return "github.com\n  ✓ Logged in to github.com account octo (keyring)"
     if argv[:2] == ["auth", "setup-git"] and (state.get("authenticated") or os.environ.get("GH_TOKEN")):
@@ -286,68 +287,184 @@ def auth(state: dict[str, Any], argv: list[str]) -> str:
     raise GhError("You are not logged into any GitHub hosts. To log in, run: gh auth login")
 
 
-def known_repository(state: dict[str, Any], name: str) -> dict[str, Any]:
+def known_repository(state: State, name: str) -> dict[str, Any]:
     if name not in state.setdefault("repositories", {}):
         raise GhError("gh: Not Found (HTTP 404)")
-    found: dict[str, Any] = state.setdefault("repositories", {})[name]
+    found: dict[str, Any] = state["repositories"][name]
     return found
 
 
-def api(state: dict[str, Any], argv: list[str]) -> str:
-    method = option(argv, "--method", "GET")
-    path = next(w for w in argv[1:] if w.startswith("repos/"))
-    parts = path.split("/")
-    repo = known_repository(state, "/".join(parts[1:3]))
-    jq = option(argv, "--jq")
-    if len(parts) == 3 and method == "GET":
-        if jq == ".id, .owner.id":
-            return f"{repo['id']}\n{repo['owner_id']}"
-        return json.dumps(
-            {"id": int(repo["id"]), "full_name": "/".join(parts[1:3]), "owner": {"id": int(repo["owner_id"])}}
-        )
-    if len(parts) >= 5 and parts[3] == "environments":
-        environments = repo.setdefault("environments", {})
-        name = parts[4]
-        if len(parts) == 5 and method == "PUT":
-            body = json.loads(sys.stdin.read() or "{}")
-            if body.get("deployment_branch_policy") and not repo.get("plan_allows_environment_policies", True):
-                raise GhError("gh: Deployment branch policies are not available for this repository. (HTTP 422)")
-            environments.setdefault(name, {"policies": []})["deployment_branch_policy"] = body.get(
-                "deployment_branch_policy"
-            )
-            return json.dumps({"name": name})
-        if name not in environments:
-            raise GhError("gh: Not Found (HTTP 404)")
-        if parts[5:] == ["deployment-branch-policies"]:
-            policies = environments[name]["policies"]
-            if method == "POST":
-                policy = fields(argv)
-                if any(p["name"] == policy["name"] and p["type"] == policy.get("type", "branch") for p in policies):
-                    raise GhError("gh: Validation Failed (HTTP 422)")
-                policies.append({"name": policy["name"], "type": policy.get("type", "branch")})
-                return json.dumps(policies[-1])
-            if jq == ".branch_policies[].name":
-                return "\n".join(p["name"] for p in policies)
-            return json.dumps({"total_count": len(policies), "branch_policies": policies})
+def environment(repo: dict[str, Any], name: str) -> dict[str, Any]:
+    if name not in repo.setdefault("environments", {}):
+        raise GhError("gh: Not Found (HTTP 404)")
+    found: dict[str, Any] = repo["environments"][name]
+    return found
+
+
+# REST routes: (method, path pattern) -> handler(state, repository, path match, request body).
+Route = Callable[[State, dict[str, Any], "re.Match[str]", dict[str, Any]], object]
+
+
+def get_repository(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    return {"id": int(repo["id"]), "full_name": match["repo"], "owner": {"id": int(repo["owner_id"])}}
+
+
+def put_environment(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    if body.get("deployment_branch_policy") and not repo.get("plan_allows_environment_policies", True):
+        raise GhError("gh: Deployment branch policies are not available for this repository. (HTTP 422)")
+    found = repo.setdefault("environments", {}).setdefault(match["env"], {"policies": []})
+    found["deployment_branch_policy"] = body.get("deployment_branch_policy")
+    return {"name": match["env"], "deployment_branch_policy": found["deployment_branch_policy"]}
+
+
+def get_environment(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    found = environment(repo, match["env"])
+    return {"name": match["env"], "deployment_branch_policy": found.get("deployment_branch_policy")}
+
+
+def list_policies(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    policies = environment(repo, match["env"])["policies"]
+    return {"total_count": len(policies), "branch_policies": policies}
+
+
+def add_policy(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    policies = environment(repo, match["env"])["policies"]
+    if any(p["name"] == body["name"] and p["type"] == body.get("type", "branch") for p in policies):
+        raise GhError("gh: Validation Failed (HTTP 422)")
+    state["policy_counter"] = state.get("policy_counter", 0) + 1
+    policies.append({"id": state["policy_counter"], "name": body["name"], "type": body.get("type", "branch")})
+    return policies[-1]
+
+
+def delete_policy(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    policies = environment(repo, match["env"])["policies"]
+    found = [p for p in policies if str(p["id"]) == match["id"]]
+    if not found:
+        raise GhError("gh: Not Found (HTTP 404)")
+    policies.remove(found[0])
+    return None
+
+
+def list_rulesets(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    return repo.get("rulesets", [])
+
+
+REPO = r"repos/(?P<repo>[^/]+/[^/]+)"
+ENV = REPO + r"/environments/(?P<env>[^/]+)"
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", REPO): get_repository,
+    ("GET", ENV): get_environment,
+    ("PUT", ENV): put_environment,
+    ("GET", ENV + "/deployment-branch-policies"): list_policies,
+    ("POST", ENV + "/deployment-branch-policies"): add_policy,
+    ("DELETE", ENV + r"/deployment-branch-policies/(?P<id>\d+)"): delete_policy,
+    ("GET", REPO + "/rulesets"): list_rulesets,
+}
+
+
+def rest(state: State, method: str, path: str, body: dict[str, Any]) -> object:
+    """One REST call, as both `gh api` and the stand-in REST server (`serve`) make it."""
+    if path.strip("/") == "user" and method == "GET":
+        return {"id": int(state.get("user_id", 5000001)), "login": "octo"}
+    for (route_method, pattern), route in ROUTES.items():
+        match = re.fullmatch(pattern, path.strip("/"))
+        if match and route_method == method:
+            return route(state, known_repository(state, match["repo"]), match, body)
+    raise GhError(f"gh: Not Found (HTTP 404) {method} {path}")
+
+
+def api(state: State, argv: list[str]) -> str:
+    method = option(argv, "--method", "GET") or "GET"
+    valued = ("--method", "--jq", "-f", "--input")
+    path = next(w for i, w in enumerate(argv) if i and not w.startswith("-") and argv[i - 1] not in valued)
+    body: dict[str, Any] = fields(argv)
+    if option(argv, "--input") == "-":
+        body = json.loads(sys.stdin.read() or "{}")
+    result = rest(state, method, path, body)
+    expression = option(argv, "--jq")
+    if expression == ".id, .owner.id":
+        return f"{result['id']}\n{result['owner']['id']}"  # type: ignore[index]
+    if expression == ".id":
+        return str(result["id"])  # type: ignore[index]
+    if expression == "[.[] | .target]":
+        return json.dumps([r["target"] for r in result])  # type: ignore[union-attr]
+    if expression is not None:
+        raise GhError(f"fake gh: --jq {expression!r} is not supported by this stand-in")
+    return "" if result is None else json.dumps(result)
+
+
+def secret(state: State, argv: list[str]) -> str:
+    verb, name = argv[1], argv[2] if len(argv) > 2 and not argv[2].startswith("-") else ""
+    repo = known_repository(state, option(argv, "--repo") or "")
+    env = option(argv, "--env")
+    if env is not None and env not in repo.get("environments", {}):
+        raise GhError(f"failed to fetch public key: HTTP 404: Not Found (environment {env})")
+    scope = f"environment:{env}" if env else "dependabot" if option(argv, "--app") == "dependabot" else "repository"
+    secrets = repo.get("secrets", {}).get(scope, {})
+    if verb == "set":
+        secrets = repo.setdefault("secrets", {}).setdefault(scope, {})
+        if repo.get("refuse_secrets"):
+            raise GhError("failed to set secret: HTTP 403: Resource not accessible by integration")
+        # A digest, not the secret: the stand-in's state file must hold no credential either.
+        secrets[name] = hashlib.sha256(sys.stdin.read().encode()).hexdigest()
+        return f"✓ Set Actions secret {name} for {option(argv, '--repo')}"
+    if verb == "delete":
+        if name not in secrets:
+            raise GhError("failed to delete secret: HTTP 404: Not Found")
+        del secrets[name]
+        return f"✓ Deleted secret {name} from {option(argv, '--repo')}"
+    if verb == "list":
+        return "\n".join(f"{n}\t2026-12-02T11:00:00Z" for n in secrets)
     raise GhError(f"unknown command: gh {' '.join(argv)}")
 
 
-def secret(state: dict[str, Any], argv: list[str]) -> str:
-    if argv[1] != "set":
-        raise GhError(f"unknown command: gh {' '.join(argv)}")
+def variable(state: State, argv: list[str]) -> str:
     repo = known_repository(state, option(argv, "--repo") or "")
-    environment = option(argv, "--env")
-    value = sys.stdin.read()
-    if environment is not None and environment not in repo.get("environments", {}):
-        raise GhError(f"failed to fetch public key: HTTP 404: Not Found (environment {environment})")
-    scope = f"environment:{environment}" if environment else "repository"
-    # A digest, not the secret: the stand-in's state file must hold no credential either.
-    repo.setdefault("secrets", {}).setdefault(scope, {})[argv[2]] = hashlib.sha256(value.encode()).hexdigest()
-    return f"✓ Set Actions secret {argv[2]} for {option(argv, '--repo')}"
+    variables = repo.setdefault("variables", {})
+    if argv[1] == "set":
+        variables[argv[2]] = option(argv, "--body")
+        return f"✓ Created variable {argv[2]} for {option(argv, '--repo')}"
+    if argv[1] == "get" and argv[2] in variables:
+        return str(variables[argv[2]])
+    raise GhError(f"variable {argv[2]} was not found")
 
 
 # Run by a person at a terminal (no GH_TOKEN, no --repo needed): each returns what gh prints.
-LOCAL: dict[str, Callable[[State, list[str]], str]] = {"auth": auth, "api": api, "secret": secret}
+LOCAL: dict[str, Callable[[State, list[str]], str]] = {"auth": auth, "api": api, "secret": secret, "variable": variable}
+
+
+def serve(state_file: Path, port_file: Path) -> None:
+    """GitHub's REST API on 127.0.0.1, over the same state: what `curl` reaches without gh."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            state = load(state_file)
+            state.setdefault("calls", []).append(["REST", self.command, self.path])
+            try:
+                if not self.headers.get("Authorization", "").startswith("Bearer "):
+                    raise GhError("Requires authentication (HTTP 401)")
+                result, code = rest(state, self.command, self.path, body), 200
+            except GhError as error:
+                result, code = {"message": str(error)}, 404
+            save(state_file, state)
+            payload = json.dumps(result).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_PUT = do_POST = do_DELETE = answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    port_file.write_text(str(server.server_address[1]))
+    server.serve_forever()
 
 
 Handler = Callable[[State, str, list[str]], int]
@@ -376,6 +493,9 @@ def repository(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def main(argv: list[str]) -> int:
     state_file = Path(os.environ["GH_STATE"])
+    if argv[:1] == ["serve"]:
+        serve(state_file, Path(argv[1]))
+        return 0
     state = load(state_file)
     state.setdefault("calls", []).append(argv)
     try:

@@ -118,9 +118,11 @@ def indexes(generate, shared_venv: Virtualenv, tmp_path_factory: pytest.TempPath
 
 
 def registry(answers: dict[str, object], suffix: str = "") -> str:
-    """HOST/PROJECT/REPOSITORY/simple/ of the answers' repository; suffix "-all" gives the virtual one."""
+    """HOST/PROJECT/REPOSITORY/simple/ of the internal-only virtual repository (uv's index); suffix
+    "-all" gives the one with PyPI behind the packages."""
     host = f"{answers['gcp_location']}-python.pkg.dev"
-    return f"{host}/{answers['gcp_project_id']}/{answers['gcp_repository']}{suffix}/simple/"
+    repository = answers["gcp_virtual_repository"] if suffix == "-all" else answers["gcp_internal_repository"]
+    return f"{host}/{answers['gcp_project_id']}/{repository}/simple/"
 
 
 def docs_section(project: Path, title: str) -> str:
@@ -356,7 +358,6 @@ def test_test_workflow_reads_artifact_registry_only_where_it_installs(project: G
     install = workflow_steps.step(workflow, "test", "Install the package and its test dependencies")
     if not internal:
         assert auth == [] and set(install["env"]) == {"UV_LOCKED"}
-        assert "gcp_reader_service_account" not in answers
         return
     assert steps.index(auth[0]) < steps.index(install)
     lint_auth = [s for s in workflow["jobs"]["lint"]["steps"] if s.get("id") == "auth"]
@@ -393,7 +394,8 @@ def test_dependabot_reads_only_the_virtual_repository_when_there_are_internal_de
     config = yaml.safe_load((project.path / ".github/dependabot.yml").read_text())
     pip = next(u for u in config["updates"] if u["package-ecosystem"] == "uv")
     answers = project.answers
-    if not answers["internal_dependencies"]:
+    if not answers["internal_dependencies"] or answers["publish_auth"] == "workload_identity":
+        # Without a key, Dependabot gets the registry from the organisation (OIDC), not this file.
         assert "registries" not in config and "registries" not in pip
         return
     assert config["registries"] == {

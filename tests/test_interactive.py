@@ -58,11 +58,15 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         answer(session, "Artifact Registry location", CLEAR_LINE + "europe-west99" + ENTER)
         session.expect_exact("is not listed: retype it")  # a typo is asked again, no answer lost
         session.send(CLEAR_LINE + "europe-west2" + ENTER)
-        answer(session, "Artifact Registry Python repository ID", ENTER)
+        answer(session, "This package's own Artifact Registry Python repository", ENTER)
         answer(session, "How GitHub Actions authenticates", DOWN + ENTER)  # service account key
         answer(session, "publishing service account", ENTER)
         answer(session, "Add a weekly workflow that updates this project", ENTER)  # default: no
         answer(session, "Will this package depend on other private packages", ENTER)  # no
+        answer(session, "organisation's read-only service account", ENTER)
+        answer(session, "remote repository that caches PyPI", ENTER)
+        answer(session, "virtual repository of the internal packages only", ENTER)
+        answer(session, "virtual repository for pip and Dependabot", ENTER)
         session.expect(pexpect.EOF, timeout=120)
     finally:
         session.close()
@@ -86,7 +90,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
     assert git(destination, "tag", "--points-at", "HEAD") == "v1.0.0"
     # Computed values are computed in an interactive run too, though never shown as a question.
     readme = (destination / "README.md").read_text()
-    assert "https://europe-west2-python.pkg.dev/weather-data-7/python-packages/simple/" in readme
+    assert "https://europe-west2-python.pkg.dev/weather-data-7/weather-feeds/simple/" in readme
     assert "GOOGLE_CREDENTIALS" in (destination / "docs/publishing.md").read_text()
 
     shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)

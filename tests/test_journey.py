@@ -206,7 +206,7 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     # Step 2: Google Cloud, then the command the script prints, then the printed commit.
     assert commands[3:5] == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
     user.sh(commands[3], project)
-    assert cloud.gcloud()["calls"] == []
+    assert cloud.changing_calls() == [], "a dry run reads and plans, never changes"
     setup = user.sh(commands[4], project).stdout
     record = next(line.strip() for line in setup.splitlines() if line.strip().startswith("copier update"))
     recorded = user.sh(record, project)

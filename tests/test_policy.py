@@ -1,159 +1,150 @@
-"""What Google admits after setup: only a tag release of the package's own repository, in its
-environment, may act as the account that uploads; for every package of an organisation at once.
+"""What Google admits after setup, for two packages of one organisation whose names share their
+first 30 characters: only a release manager's version tag, pushed to the package's own repository
+and published by its own publish workflow in its environment, may act as the account that writes
+that package's repository; the reader reads from any branch and writes nothing.
 
-The policy is what the setup script left in the gcloud stand-in's state (the provider's mapping and
-condition, the bindings); tests/cloud.py evaluates it with cel-python against GitHub's documented
-token claims, the way Google does.
+The policy is what the setup scripts left in the gcloud stand-in's state (the provider's mapping
+and condition, the bindings); tests/cloud.py evaluates it with cel-python against GitHub's
+documented token claims, the way Google does (a mapped google.subject over 127 bytes is refused).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from cloud import StandIns, accounts_usable, github_claims, writers
-from helpers import TEMPLATE_ROOT, Generated, copier_cli
+import yaml
+from cloud import StandIns, accounts_usable, exchange, github_claims, writers
+from helpers import TEMPLATE_ROOT, copier_cli
 
-PROJECT, LOCATION, REPOSITORY, POOL, PROVIDER = (
-    "my-gcp-project",
-    "us-central1",
-    "python-packages",
-    "github-actions",
-    "github",
-)
-FIRST = ("your-org/my-package", "1000001")
-SECOND = ("your-org/second-package", "1000002")
-OWNER_ID = "2000001"
+PROJECT, LOCATION, POOL, PROVIDER = "my-gcp-project", "us-central1", "github-actions", "github"
+OWNER_ID, MANAGER, STRANGER = "2000001", "5000001", "6000001"
+PACKAGES = {  # project name -> (GitHub repository id); both names start "Enterprise Financial L"
+    "Enterprise Financial Ledger Sync": "1000001",
+    "Enterprise Financial Loans": "1000002",
+}
+ENVIRONMENT = "artifact-registry"
 
 
-def release(repository: str, repository_id: str, owner_id: str = OWNER_ID) -> dict[str, str]:
-    return github_claims(repository, repository_id, owner_id, ref="refs/tags/v1.0.0", environment="artifact-registry")
+class Package:
+    def __init__(self, path: Path, repository_id: str) -> None:
+        answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
+        self.path, self.repository_id = path, repository_id
+        self.github = str(answers["github_repository"])
+        self.repository = str(answers["gcp_repository"])
+        self.publisher = f"{answers['gcp_service_account']}@{PROJECT}.iam.gserviceaccount.com"
+        self.reader = f"{answers['gcp_reader_service_account']}@{PROJECT}.iam.gserviceaccount.com"
+
+    def claims(self, ref: str = "refs/tags/v1.0.0", **options: str) -> dict[str, str]:
+        options.setdefault("environment", ENVIRONMENT)
+        environment = options.pop("environment") or None
+        return github_claims(self.github, self.repository_id, OWNER_ID, ref=ref, environment=environment, **options)
 
 
-def attempts(repository: str, repository_id: str) -> dict[str, dict[str, str]]:
-    """Every way a person with write access to the repository could ask for the upload account."""
-    claims = {
-        "a tag release in the environment": release(repository, repository_id),
-        "a push to a branch": github_claims(repository, repository_id, OWNER_ID, ref="refs/heads/main"),
-        "a branch job that names the environment": github_claims(
-            repository, repository_id, OWNER_ID, ref="refs/heads/evil", environment="artifact-registry"
-        ),
-        "a tag job outside the environment": github_claims(repository, repository_id, OWNER_ID, ref="refs/tags/v1.0.0"),
-        "a tag that is not a version, in the environment": github_claims(
-            repository, repository_id, OWNER_ID, ref="refs/tags/nightly", environment="artifact-registry"
-        ),
-        "a pull request": github_claims(
-            repository, repository_id, OWNER_ID, ref="refs/pull/7/merge", event_name="pull_request"
-        ),
-        "a pull request job that names the environment": github_claims(
-            repository,
-            repository_id,
-            OWNER_ID,
-            ref="refs/pull/7/merge",
-            environment="artifact-registry",
-            event_name="pull_request",
-        ),
-        "another repository of the organisation": release("your-org/other-tool", "1000099"),
-        "the name registered again by someone else": release(repository, "9999991", "9999992"),
-        "another environment of the repository": github_claims(
-            repository, repository_id, OWNER_ID, ref="refs/tags/v1.0.0", environment="staging"
-        ),
-    }
-    return claims
+def usable(cloud: StandIns, claims: dict[str, str]) -> set[str]:
+    return accounts_usable(cloud.gcloud(), PROJECT, POOL, PROVIDER, claims)
 
 
-def account(package: str) -> str:
-    return f"publish-{package}@{PROJECT}.iam.gserviceaccount.com"
-
-
-def publishers(cloud: StandIns, claims: dict[str, str]) -> set[str]:
-    state = cloud.gcloud()
-    return accounts_usable(state, PROJECT, POOL, PROVIDER, claims) & writers(state, PROJECT, LOCATION, REPOSITORY)
+def may_write(cloud: StandIns, claims: dict[str, str], repository: str) -> set[str]:
+    """The accounts a job with these claims may act as that may upload to `repository`."""
+    return usable(cloud, claims) & writers(cloud.gcloud(), PROJECT, LOCATION, repository)
 
 
 @pytest.fixture(scope="module")
-def organisation(generate, tmp_path_factory: pytest.TempPathFactory) -> tuple[StandIns, Generated, Path]:
-    """One Google Cloud project and GitHub organisation; the first package set up, the second generated."""
+def organisation(tmp_path_factory: pytest.TempPathFactory) -> tuple[StandIns, list[Package]]:
+    """One Google Cloud project and GitHub organisation, both packages set up by their own scripts."""
     root = tmp_path_factory.mktemp("organisation")
     cloud = StandIns(root / "cloud")
     cloud.add_project(PROJECT, "123456789012")
-    cloud.add_github_repository(*FIRST, OWNER_ID)
-    cloud.add_github_repository(*SECOND, OWNER_ID)
-    first = generate("defaults")
-    assert first.answers["github_repository"] == FIRST[0]
-    second = root / "second-package"
-    copied = copier_cli(
-        "copy",
-        "--trust",
-        "--defaults",
-        "--vcs-ref",
-        "HEAD",
-        "--data",
-        "project_name=Second Package",
-        TEMPLATE_ROOT,
-        second,
-    )
-    assert copied.returncode == 0, copied.stderr
-    ran = cloud.setup(first.path)
-    assert ran.returncode == 0, ran.stderr
-    return cloud, first, second
+    packages = []
+    for name, repository_id in PACKAGES.items():
+        path = root / name.replace(" ", "-").lower()
+        copied = copier_cli("copy", "--trust", "--defaults", "--data", f"project_name={name}", TEMPLATE_ROOT, path)
+        assert copied.returncode == 0, copied.stderr
+        package = Package(path, repository_id)
+        cloud.add_github_repository(package.github, repository_id, OWNER_ID)
+        ran = cloud.setup(path)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        packages.append(package)
+    return cloud, packages
 
 
-@pytest.mark.parametrize("attempt", list(attempts(*FIRST)))
-def test_only_a_tag_release_in_the_environment_may_publish(organisation, attempt: str) -> None:
-    cloud, _, _ = organisation
-    allowed = publishers(cloud, attempts(*FIRST)[attempt])
-    expected = {account("my-package")} if attempt == "a tag release in the environment" else set()
-    assert allowed == expected
+def attempts(package: Package) -> dict[str, dict[str, str]]:
+    """Every way a person with write access to the repository could ask for the upload account."""
+    return {
+        "a release manager's version tag in the environment": package.claims(),
+        "a tag vnightly": package.claims("refs/tags/vnightly"),
+        "a tag v-attacker": package.claims("refs/tags/v-attacker"),
+        "a tag very-unofficial": package.claims("refs/tags/very-unofficial"),
+        "a workflow_dispatch run on a version tag": package.claims(event_name="workflow_dispatch"),
+        "another workflow file at the tag": package.claims(workflow="release-by-hand.yml"),
+        "a version tag pushed by someone who is not a release manager": package.claims(actor_id=STRANGER),
+        "a push to a branch": package.claims("refs/heads/main", environment=""),
+        "a branch job that names the environment": package.claims("refs/heads/evil"),
+        "a tag job outside the environment": package.claims(environment=""),
+        "a pull request job that names the environment": package.claims("refs/pull/7/merge", event_name="pull_request"),
+        "another environment of the repository": package.claims(environment="staging"),
+    }
 
 
-def test_a_second_package_of_the_organisation_publishes_and_the_first_still_does(organisation) -> None:
-    cloud, first, second = organisation
-    provider_before = cloud.gcloud()["providers"][f"{PROJECT}/{POOL}/{PROVIDER}"]
-    ran = cloud.setup(second)
-    assert ran.returncode == 0, ran.stderr
-    assert "provider github exists and admits exactly what publishing needs" in ran.stdout
-    assert cloud.gcloud()["providers"][f"{PROJECT}/{POOL}/{PROVIDER}"] == provider_before, "the shared provider is kept"
-
-    assert publishers(cloud, release(*SECOND)) == {account("second-package")}
-    assert publishers(cloud, release(*FIRST)) == {account("my-package")}
-    for name, claims in attempts(*SECOND).items():
-        if name != "a tag release in the environment":
-            assert publishers(cloud, claims) == set(), name
-
-    # The first package again: its run changes nothing and both keep publishing.
-    before = cloud.resources()
-    again = cloud.setup(first.path)
-    assert again.returncode == 0, again.stderr
-    assert cloud.resources() == before
-    assert publishers(cloud, release(*FIRST)) == {account("my-package")}
-    assert publishers(cloud, release(*SECOND)) == {account("second-package")}
+def test_only_a_release_managers_version_tag_may_publish(organisation) -> None:
+    cloud, packages = organisation
+    for package in packages:
+        for attempt, claims in attempts(package).items():
+            allowed = may_write(cloud, claims, package.repository)
+            expected = {package.publisher} if attempt.startswith("a release manager's") else set()
+            assert allowed == expected, (package.github, attempt)
 
 
-@pytest.mark.parametrize("answer_set", ["internal-deps-wif", "key-apache"])
-def test_the_ci_reader_may_read_from_any_branch_and_never_write(generate, answer_set: str, tmp_path: Path) -> None:
-    project = generate(answer_set)
-    answers = project.answers
-    project_id, location, repository = answers["gcp_project_id"], answers["gcp_location"], answers["gcp_repository"]
-    github = str(answers["github_repository"])
-    cloud = StandIns(tmp_path)
-    cloud.add_project(str(project_id), "555666777888")
-    cloud.add_github_repository(github, "3000001", "4000001")
-    ran = cloud.setup(project.path)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+def test_each_package_publishes_with_its_own_account_and_writes_no_other_repository(organisation) -> None:
+    cloud, (first, second) = organisation
+    assert first.publisher != second.publisher and first.repository != second.repository
+    assert first.publisher[:30].startswith("publish-enterprise-fina")  # both names were cut...
+    assert first.publisher.split("@")[0] != second.publisher.split("@")[0]  # ...to two accounts
+    for one, other in ((first, second), (second, first)):
+        assert may_write(cloud, one.claims(), one.repository) == {one.publisher}
+        assert may_write(cloud, one.claims(), other.repository) == set(), "no file under the other's name"
+        assert writers(cloud.gcloud(), PROJECT, LOCATION, one.repository) == {one.publisher}
+
+
+def test_impostors_of_the_repository_get_nothing(organisation) -> None:
+    cloud, (first, _) = organisation
+    another = github_claims("your-org/other-tool", "1000099", OWNER_ID, ref="refs/tags/v1.0.0", environment=ENVIRONMENT)
+    again = github_claims(first.github, "9999991", "9999992", ref="refs/tags/v1.0.0", environment=ENVIRONMENT)
+    for claims in (another, again):
+        assert usable(cloud, claims) == set()
+
+
+def test_the_reader_reads_from_any_branch_and_writes_nowhere(organisation) -> None:
+    cloud, packages = organisation
     state = cloud.gcloud()
-    reader = f"{answers['gcp_reader_service_account']}@{project_id}.iam.gserviceaccount.com"
-    for name in (repository, "pypi-remote", f"{repository}-all"):
-        iam = state["repositories"][f"{project_id}/{location}/{name}"]["iam"]
-        assert f"serviceAccount:{reader}" in iam["roles/artifactregistry.reader"], name
-        assert f"serviceAccount:{reader}" not in iam.get("roles/artifactregistry.writer", []), name
-    if answers["publish_auth"] != "workload_identity":
-        secrets = cloud.gh()["repositories"][github]["secrets"]
-        assert set(secrets["repository"]) == {"ARTIFACT_REGISTRY_READER_KEY"}, "the reader's key, never the publisher's"
-        return
-    pool, provider = answers["gcp_workload_identity_pool"], answers["gcp_workload_identity_provider"]
-    branch = github_claims(github, "3000001", "4000001", ref="refs/heads/feature")
-    assert accounts_usable(state, str(project_id), str(pool), str(provider), branch) == {reader}
-    assert reader not in writers(state, str(project_id), str(location), str(repository))
-    other = github_claims(f"{github.split('/')[0]}/other", "3000099", "4000001", ref="refs/heads/main")
-    assert accounts_usable(state, str(project_id), str(pool), str(provider), other) == set()
+    for package in packages:
+        branch = package.claims("refs/heads/feature", environment="")
+        assert usable(cloud, branch) == {package.reader}
+        for name in (*(p.repository for p in packages), "pypi-remote", "python-internal", "python-all"):
+            iam = state["repositories"][f"{PROJECT}/{LOCATION}/{name}"]["iam"]
+            assert f"serviceAccount:{package.reader}" in iam["roles/artifactregistry.reader"], name
+            assert package.reader not in writers(state, PROJECT, LOCATION, name), name
+    stranger = github_claims("your-org/not-set-up", "1000077", OWNER_ID, ref="refs/heads/main")
+    assert usable(cloud, stranger) == set(), "only repositories whose setup bound them may read"
+
+
+def test_google_subject_stays_within_127_bytes_for_the_longest_names(organisation) -> None:
+    cloud, (first, _) = organisation
+    owner, name = "o" * 39, "r" * 100  # the longest owner and repository names GitHub allows
+    claims = github_claims(
+        f"{owner}/{name}", first.repository_id, OWNER_ID, ref="refs/tags/v" + "9" * 240, environment=ENVIRONMENT
+    )
+    claims |= {"run_id": "9" * 20, "run_attempt": "9" * 5}
+    result = exchange(cloud.gcloud(), PROJECT, POOL, PROVIDER, claims)
+    assert result.admitted, result.reason
+    assert all(len(v.encode()) <= 127 for v in result.attributes.values())
+
+
+def test_the_mapping_uses_only_the_cel_google_documents(organisation) -> None:
+    """Operators, `in`, the conditional operator and startsWith: no `matches`, no extensions."""
+    cloud, _ = organisation
+    provider = cloud.gcloud()["providers"][f"{PROJECT}/{POOL}/{PROVIDER}"]
+    text = " ".join([*provider["mapping"].values(), provider["condition"]])
+    assert set(re.findall(r"\.(\w+)\(", text)) == {"startsWith"}

@@ -298,7 +298,7 @@ def test_the_readme_pip_command_installs_the_release_with_its_public_dependency(
     section = readme[readme.index("## Install from Artifact Registry") :]
     command = next(line for line in section.splitlines() if line.startswith("pip install --index-url"))
     answers = release.project.answers
-    virtual = f"https://{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_repository']}-all/simple/"
+    virtual = f"https://{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_virtual_repository']}/simple/"
     assert command == f"pip install --index-url {virtual} {answers['distribution_name']}"
     (tmp_path / "virtual").mkdir()
     with running_index(tmp_path / "virtual", packages=private.packages, fallback=public.simple_url) as stand_in:

@@ -116,6 +116,7 @@ def test_answers_file_records_every_answer(project: Generated) -> None:
                 "github_owner_id",
                 "gcp_location_unlisted_ok",
                 "gcp_reader_",
+                "github_release_manager_ids",
             )
             assert key.startswith(hidden), key
             continue
@@ -133,7 +134,9 @@ def test_computed_values_reach_the_files(project: Generated) -> None:
     readme = (project.path / "README.md").read_text(encoding="utf-8")
     install = markdown_section(readme, "## Install from Artifact Registry")
     assert f"`https://{host}/simple/`" in install  # index_url
-    pip = f"pip install --index-url https://{host}-all/simple/ {answers['distribution_name']}\n"
+    virtual = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}"
+    virtual += f"/{answers['gcp_virtual_repository']}"
+    pip = f"pip install --index-url https://{virtual}/simple/ {answers['distribution_name']}\n"
     assert pip in code_blocks(install, "bash")
     publishing = (project.path / "docs/publishing.md").read_text(encoding="utf-8")
     [upload] = code_blocks(markdown_section(publishing, "## Publish from your machine"), "bash")

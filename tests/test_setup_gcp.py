@@ -2,314 +2,501 @@
 
 The stand-ins (tests/fake_gcloud.py, tests/fake_gh.py) remember what was created and bound, so a
 second run, a second package or a damaged earlier setup is seen as Google and GitHub would show
-it. What the resulting policy admits is tested in test_policy.py.
+it. Calls are compared on what they do (the command, the resource, the role, the member, the
+condition), never on display names or descriptions. Most tests run the scripts of one generated
+project with a settings file changed the way `copier update --data` would change it: the same
+code, without a Copier run each. What the resulting policy admits is tested in test_policy.py.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from cloud import StandIns
-from helpers import Generated
+from helpers import TEMPLATE_ROOT, Generated
 
-IDS = {"repository": "1000001", "owner": "2000001"}
-NUMBERS = {
-    "my-gcp-project": "123456789012",
-    "analytics-prod-42": "123456789012",
-    "finance-tools-1": "555555555555",
-    "shop-packages": "555666777888",
-}
-READ_ONLY = ("describe", "list", "get-iam-policy", "status")
+REPOSITORY_ID, OWNER_ID, USER_ID = "1000001", "2000001", "5000001"
+NUMBER = "123456789012"
+SCRIPTS = TEMPLATE_ROOT / "template" / "scripts"
+SETUP_FILES = ("setup_gcp.py", "gcp_cloud.py", "gcp_organisation.py")
+# What a call does: the flags that name a resource, a role, a member or a condition.
+MEANINGFUL = ("location", "role", "member", "condition", "repository-format", "mode", "iam-account")
+MEANINGFUL += (
+    "project",
+    "workload-identity-pool",
+    "attribute-condition",
+    "attribute-mapping",
+    "issuer-uri",
+    "env",
+    "repo",
+)
 
 
-def stand_ins(project: Generated, root: Path, **options: bool) -> StandIns:
-    cloud = StandIns(root, **options)
-    cloud.add_project(str(project.answers["gcp_project_id"]), NUMBERS.get(str(project.answers["gcp_project_id"]), "1"))
-    cloud.add_github_repository(str(project.answers["github_repository"]), IDS["repository"], IDS["owner"])
+def effect(call: list[str]) -> tuple[str, ...]:
+    """A call as what it does: its words and the meaningful flags, without display names."""
+    words = [w for w in call if not w.startswith("-")]
+    flags = sorted(w for w in call if w.startswith("--") and w[2:].partition("=")[0] in MEANINGFUL)
+    return (*words, *flags)
+
+
+def settings_of(project: Path) -> dict:
+    return json.loads((project / "scripts/gcp_settings.json").read_text())
+
+
+def package(base: Generated, root: Path, **changes: object) -> Path:
+    """A copy of `base`'s setup scripts whose settings differ by `changes` (top-level keys, or
+    "package.KEY" / "organisation.KEY"), as a `copier update --data` would render them."""
+    project = root / base.name
+    (project / "scripts").mkdir(parents=True, exist_ok=True)
+    for name in SETUP_FILES:
+        shutil.copy(base.path / "scripts" / name, project / "scripts" / name)
+    settings = settings_of(base.path)
+    for key, value in changes.items():
+        section, _, field = key.replace("__", ".").rpartition(".")
+        (settings[section] if section else settings)[field] = value
+    (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
+    return project
+
+
+def record(project: Path, **values: str) -> None:
+    """What `copier update --vcs-ref=:current: --data KEY=VALUE` changes in the settings."""
+    settings = settings_of(project)
+    names = {
+        "gcp_project_number": "project_number",
+        "github_repository_id": "github_repository_id",
+        "github_owner_id": "github_owner_id",
+        "github_release_manager_ids": "release_manager_ids",
+    }
+    for key, value in values.items():
+        settings[names[key]] = value
+    (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
+
+
+def stand_ins(root: Path, project: Path, **options: bool) -> StandIns:
+    cloud = StandIns(root / f"cloud-{project.name}", **options)
+    settings = settings_of(project)
+    cloud.add_project(settings["project_id"], NUMBER)
+    cloud.add_github_repository(settings["github_repository"], REPOSITORY_ID, OWNER_ID)
     return cloud
 
 
-def setup(project: Generated, cloud: StandIns, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = cloud.setup(project.path, *args)
+def setup(cloud: StandIns, project: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = cloud.setup(project, *args)
     if ok:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
 
 
-def label(call: list[str]) -> str:
-    """A command named by its words without flags: `artifacts repositories create python-packages`."""
-    return " ".join(word for word in call if not word.startswith("-"))
+def recorded_setup(cloud: StandIns, project: Path) -> None:
+    """A first setup, then its printed values recorded as the user would."""
+    output = setup(cloud, project).stdout
+    line = next((x for x in output.splitlines() if x.strip().startswith("copier update")), "")
+    record(project, **dict(pair.split("=", 1) for pair in re.findall(r"--data (\S+)", line)))
 
 
-def changes(calls: list[list[str]]) -> list[list[str]]:
-    return [c for c in calls if not any(word in READ_ONLY for word in c[:5])]
+@pytest.fixture
+def wif(generate, tmp_path: Path) -> tuple[StandIns, Path]:
+    project = package(generate("defaults"), tmp_path)
+    return stand_ins(tmp_path, project), project
 
 
-def expected_changes(answers: dict[str, object]) -> dict[str, list[str]]:
-    """Each command the first run must issue, by label, with every argument."""
-    project, location, repository = answers["gcp_project_id"], answers["gcp_location"], answers["gcp_repository"]
-    account = f"{answers['gcp_service_account']}@{project}.iam.gserviceaccount.com"
-    p = f"--project={project}"
-    wif = answers["publish_auth"] == "workload_identity"
+@pytest.fixture(scope="module")
+def recorded_once(generate, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A workload identity project set up and its values recorded, once per module."""
+    root = tmp_path_factory.mktemp("recorded")
+    project = package(generate("defaults"), root)
+    cloud = stand_ins(root, project)
+    recorded_setup(cloud, project)
+    return project, cloud.bin.parent
+
+
+@pytest.fixture
+def ready(recorded_once: tuple[Path, Path], tmp_path: Path) -> tuple[StandIns, Path]:
+    """A copy of that set-up project and its Google Cloud and GitHub, for one test to change."""
+    project, cloud_root = recorded_once
+    root = tmp_path / "ready"
+    shutil.copytree(project, root / project.name)
+    (root / "cloud").mkdir()
+    for state in ("gcloud-state.json", "gh-state.json"):
+        shutil.copy(cloud_root / state, root / "cloud" / state)
+    cloud = StandIns(root / "cloud")
+    cloud.forget_calls()
+    return cloud, root / project.name
+
+
+@pytest.fixture
+def key(generate, tmp_path: Path) -> tuple[StandIns, Path]:
+    project = package(generate("key-apache"), tmp_path)
+    return stand_ins(tmp_path, project), project
+
+
+def expected_effects(settings: dict) -> set[tuple[str, ...]]:
+    """Every change a first setup of an empty project makes, by what it does."""
+    p, loc = f"--project={settings['project_id']}", f"--location={settings['location']}"
+    repo, publisher = settings["package"]["repository"], settings["package"]["publisher"]
+    organisation = settings["organisation"]
+    remote, virtual, reader = organisation["pypi_remote"], organisation["virtual_repository"], organisation["reader"]
+    internal = organisation["internal_repository"]
+    wif = settings["publish_auth"] == "workload_identity"
+
+    def binding(group: tuple[str, ...], name: str, member: str, role: str, *where: str) -> tuple[str, ...]:
+        flags = sorted([*where, p, f"--member={member}", f"--role={role}", "--condition=None"])
+        return (*group, "add-iam-policy-binding", name, *flags)
+
+    repository = ("artifacts", "repositories")
+    account = ("iam", "service-accounts")
+    apis = ["artifactregistry.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com"]
     expected = {
-        "enable APIs": [
-            "services",
-            "enable",
-            "artifactregistry.googleapis.com",
-            "iam.googleapis.com",
-            "iamcredentials.googleapis.com",
-            *(["sts.googleapis.com"] if wif else []),
-            p,
-        ],
-        "create the repository": [
-            *("artifacts", "repositories", "create", repository, "--repository-format=python"),
-            *(f"--location={location}", p, "--description=Private Python packages"),
-        ],
-        "create the service account": [
-            *("iam", "service-accounts", "create", answers["gcp_service_account"], p),
-            f"--display-name=Publishes {answers['distribution_name']} from GitHub Actions",
-        ],
-        "let it upload to the repository": [
-            *("artifacts", "repositories", "add-iam-policy-binding", repository, f"--location={location}", p),
-            *(f"--member=serviceAccount:{account}", "--role=roles/artifactregistry.writer", "--condition=None"),
-        ],
+        ("services", "enable", *apis, *(["sts.googleapis.com"] if wif else []), p),
+        (*repository, "create", repo, *sorted([loc, p, "--repository-format=python"])),
+        (*repository, "create", remote, *sorted([loc, p, "--repository-format=python", "--mode=remote-repository"])),
+        (*repository, "create", virtual, *sorted([loc, p, "--repository-format=python", "--mode=virtual-repository"])),
+        (*account, "create", reader.split("@")[0], p),
+        (*account, "create", publisher.split("@")[0], p),
+        binding(repository, remote, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
+        binding(repository, virtual, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
+        binding(repository, internal, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
+        (*repository, "create", internal, *sorted([loc, p, "--repository-format=python", "--mode=virtual-repository"])),
+        binding(repository, repo, f"serviceAccount:{reader}", "roles/artifactregistry.reader", loc),
+        binding(repository, repo, f"serviceAccount:{publisher}", "roles/artifactregistry.writer", loc),
     }
     if wif:
-        pool, provider = answers["gcp_workload_identity_pool"], answers["gcp_workload_identity_provider"]
-        where = (f"--workload-identity-pool={pool}", "--location=global", p)
-        number = NUMBERS[str(project)]
+        pool_name = f"projects/{NUMBER}/locations/global/workloadIdentityPools/{organisation['pool']}"
+        release = f"principalSet://iam.googleapis.com/{pool_name}/attribute.release/{REPOSITORY_ID}/{USER_ID}"
+        reads = f"principalSet://iam.googleapis.com/{pool_name}/attribute.repository_id/{REPOSITORY_ID}"
         expected |= {
-            "create the pool": [
-                *("iam", "workload-identity-pools", "create", pool, "--location=global", p),
-                "--display-name=GitHub Actions",
-            ],
-            "create the provider": ["iam", "workload-identity-pools", "providers", "create-oidc", provider, *where],
-            "let tag releases act as the account": [
-                *("iam", "service-accounts", "add-iam-policy-binding", account, p),
-                "--role=roles/iam.workloadIdentityUser",
-                f"--member=principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/"
-                f"{pool}/attribute.release_repository_id/{IDS['repository']}",
-                "--condition=None",
-            ],
+            ("iam", "workload-identity-pools", "create", organisation["pool"], "--location=global", p),
+            binding(account, publisher, release, "roles/iam.workloadIdentityUser"),
+            binding(account, reader, reads, "roles/iam.workloadIdentityUser"),
         }
     else:
+        token_creator = "roles/iam.serviceAccountTokenCreator"
         expected |= {
-            "let the key mint tokens": [
-                *("iam", "service-accounts", "add-iam-policy-binding", account, p),
-                *(
-                    "--role=roles/iam.serviceAccountTokenCreator",
-                    f"--member=serviceAccount:{account}",
-                    "--condition=None",
-                ),
-            ],
-            "create a key": ["iam", "service-accounts", "keys", "create", "KEY_FILE", f"--iam-account={account}", p],
+            binding(account, reader, f"serviceAccount:{reader}", token_creator),
+            binding(account, publisher, f"serviceAccount:{publisher}", token_creator),
+            ("iam", "service-accounts", "keys", "create", f"--iam-account={publisher}", p),
+            ("iam", "service-accounts", "keys", "create", f"--iam-account={reader}", p),
         }
     return expected
 
 
 @pytest.mark.parametrize("answer_set", ["defaults", "wif-hyphen-digits", "key-apache", "explicit-names-rc"])
-def test_first_run_issues_exactly_the_expected_commands(generate, answer_set: str, tmp_path: Path) -> None:
-    project = generate(answer_set)
-    cloud = stand_ins(project, tmp_path)
-    output = setup(project, cloud).stdout
-    issued = changes(cloud.gcloud()["calls"])
-    issued = [[*c[:4], "KEY_FILE", *c[5:]] if c[2:4] == ["keys", "create"] else c for c in issued]
-    expected = expected_changes(project.answers)
-    # Each expected command is issued (the provider's mapping and condition: see test_policy.py); the first
-    # binding of the new account is refused once and retried, and nothing else is issued.
-    for name, argv in expected.items():
-        assert [c for c in issued if c[: len(argv)] == argv], f"{name}: {argv}"
-    if not project.answers["internal_dependencies"]:  # the reader's commands: see test_policy.py
-        assert len(issued) == len(expected) + 1, [label(c) for c in issued]
-    assert "the service account is not visible yet; retrying" in output
-    records = [line.strip() for line in output.splitlines() if line.strip().startswith("copier update")]
-    if project.answers["publish_auth"] == "workload_identity" and project.answers["github_repository_id"]:
-        assert records == [], "every value was recorded already"
-    elif project.answers["publish_auth"] == "workload_identity":
-        assert records[0] == (
-            "copier update --trust --defaults --vcs-ref=:current: "
-            f"--data gcp_project_number={NUMBERS[str(project.answers['gcp_project_id'])]} "
-            f"--data github_repository_id={IDS['repository']} --data github_owner_id={IDS['owner']}"
-        )
-        environment = cloud.gh()["repositories"][project.answers["github_repository"]]["environments"]
-        assert environment["artifact-registry"]["policies"] == [{"name": "v*", "type": "tag"}]
-    else:
-        secrets = cloud.gh()["repositories"][project.answers["github_repository"]]["secrets"]
-        assert list(secrets["environment:artifact-registry"]) == ["GOOGLE_CREDENTIALS"]
-        assert "GOOGLE_CREDENTIALS" not in secrets.get("repository", {}), "an environment secret only"
-        assert list(tmp_path.glob("setup-gcp-key-*")) == [], "the key file is gone once stored"
+def test_first_run_makes_exactly_the_two_layers(generate, answer_set: str, tmp_path: Path) -> None:
+    project = generate(answer_set).path
+    cloud = stand_ins(tmp_path, project)
+    output = setup(cloud, project).stdout
+    settings = settings_of(project)
+    issued = {effect(c) for c in cloud.changing_calls()}
+    # A key's file name is the script's choice; the provider's mapping is test_policy.py's subject.
+    issued = {tuple(w for w in e if not w.endswith("-key.json")) for e in issued}
+    issued = {e for e in issued if "create-oidc" not in e}
+    assert issued == expected_effects(settings)
+    assert "the service account is not visible yet; retrying" in output, "a new account is retried, not failed"
+    repositories = cloud.gcloud()["repositories"]
+    key = f"{settings['project_id']}/{settings['location']}/"
+    assert repositories[key + settings["package"]["repository"]]["mode"] == "STANDARD_REPOSITORY"
+    ranked = sorted(
+        repositories[key + settings["organisation"]["virtual_repository"]]["upstreams"], key=lambda u: -u["priority"]
+    )
+    assert [u["id"] for u in ranked] == [settings["package"]["repository"], settings["organisation"]["pypi_remote"]]
+    internal = repositories[key + settings["organisation"]["internal_repository"]]["upstreams"]
+    assert [u["id"] for u in internal] == [settings["package"]["repository"]], "uv's index reads no PyPI"
+    github = cloud.gh()["repositories"][settings["github_repository"]]
+    assert github["environments"]["artifact-registry"]["policies"] == [{"id": 1, "name": "v*", "type": "tag"}]
+    if settings["publish_auth"] != "workload_identity":
+        assert list(github["secrets"]["environment:artifact-registry"]) == ["GOOGLE_CREDENTIALS"]
+        assert list(github["secrets"]["repository"]) == ["ARTIFACT_REGISTRY_READER_KEY"], "the reader's key only"
+        assert list(github["secrets"]["dependabot"]) == ["ARTIFACT_REGISTRY_READER_KEY"]
+        assert list(cloud.bin.parent.glob("setup-gcp-key-*")) == [], "no key file outlives its storing"
 
 
-@pytest.mark.parametrize("answer_set", ["defaults", "key-apache"])
-def test_second_run_changes_nothing(generate, answer_set: str, tmp_path: Path) -> None:
-    project = generate(answer_set)
-    cloud = stand_ins(project, tmp_path)
-    setup(project, cloud)
+def test_a_second_run_and_check_change_nothing(ready) -> None:
+    cloud, project = ready
     before = cloud.resources()
     cloud.forget_calls()
-    output = setup(project, cloud).stdout
+    again = setup(cloud, project)
+    assert cloud.changing_calls() == [] and cloud.resources() == before
+    assert "copier update" not in again.stdout, "every value is recorded"
+    checked = setup(cloud, project, "--check")
+    assert "Ready to publish" in checked.stdout
+    assert cloud.changing_calls() == [] and cloud.resources() == before
+
+
+def damage(cloud: StandIns, what: str) -> str:
+    """Break one thing a release needs; return the words --check must name."""
+    state, gh = cloud.gcloud(), cloud.gh()
+    publisher = "publish-my-package@my-gcp-project.iam.gserviceaccount.com"
+    if what == "binding removed":
+        state["service_accounts"][publisher]["iam"]["roles/iam.workloadIdentityUser"] = []
+        expected = f"{publisher}: principalSet://"
+    elif what == "condition changed":
+        state["providers"]["my-gcp-project/github-actions/github"]["condition"] = "true"
+        expected = "attribute condition:\n    has   true"
+    elif what == "environment missing":
+        del gh["repositories"]["your-org/my-package"]["environments"]["artifact-registry"]
+        expected = "environment artifact-registry is missing"
+    else:  # the repository was created again: GitHub now says another id
+        gh["repositories"]["your-org/my-package"]["id"] = "7777777"
+        expected = "now has github_repository_id 7777777, but this project recorded 1000001"
+    cloud.write_gcloud(state)
+    cloud.write_gh(gh)
+    return expected
+
+
+@pytest.mark.parametrize("what", ["binding removed", "condition changed", "environment missing", "recorded ids differ"])
+def test_check_names_each_mismatch_and_changes_nothing(ready, what: str) -> None:
+    cloud, project = ready
+    expected = damage(cloud, what)
+    before = cloud.resources()
+    cloud.forget_calls()
+    checked = setup(cloud, project, "--check", ok=False)
+    assert checked.returncode == 1
+    assert expected in checked.stderr
+    assert cloud.changing_calls() == [] and cloud.resources() == before
+    assert [c for c in cloud.gh()["calls"] if "--method" in c and "GET" not in c] == []
+
+
+def test_dry_run_is_a_plan_of_exactly_what_differs(wif, request) -> None:
+    cloud, project = wif
+    planned = setup(cloud, project, "--dry-run").stdout
+    assert cloud.changing_calls() == [], "a dry run reads, never changes"
+    first = [line[2:] for line in planned.splitlines() if line.startswith("+ gcloud ")]
+    assert len(first) == len(expected_effects(settings_of(project))) + 1  # the provider
+    cloud, project = request.getfixturevalue("ready")
+    damage(cloud, "binding removed")
+    planned = setup(cloud, project, "--dry-run").stdout
+    commands = [line[2:] for line in planned.splitlines() if line.startswith("+ ")]
+    assert len(commands) == 1 and "add-iam-policy-binding publish-my-package@" in commands[0]
+    assert cloud.changing_calls() == []
+    # The plan is the command to run, quoted to be read: run as printed, it repairs the binding.
+    assert cloud.run("bash", "-c", commands[0], cwd=project).returncode == 0
+    assert setup(cloud, project, "--check").returncode == 0
+
+
+@pytest.mark.parametrize("obstacle", ["another provider", "docker repository", "virtual reads pypi first"])
+def test_state_it_must_not_trust_stops_it_and_changes_nothing(wif, request, obstacle: str) -> None:
+    cloud, project = wif
+    if obstacle == "docker repository":
+        before_state = cloud.gcloud()
+        before_state["repositories"]["my-gcp-project/us-central1/my-package"] = {
+            "format": "DOCKER", "mode": "STANDARD_REPOSITORY", "description": "", "upstreams": [], "iam": {},
+        }  # fmt: skip
+        cloud.write_gcloud(before_state)
+        named = "The repository my-package exists as DOCKER STANDARD_REPOSITORY"
+    else:
+        cloud, project = request.getfixturevalue("ready")
+        state = cloud.gcloud()
+        if obstacle == "another provider":
+            state["providers"]["my-gcp-project/github-actions/legacy"] = {
+                "state": "ACTIVE", "issuer": "https://token.actions.githubusercontent.com", "condition": "",
+                "mapping": {"google.subject": "assertion.sub", "attribute.release": "assertion.repository_id"},
+            }  # fmt: skip
+            named = "another provider, legacy, that maps attribute.release"
+        else:
+            virtual = state["repositories"]["my-gcp-project/us-central1/python-all"]
+            for upstream in virtual["upstreams"]:
+                upstream["priority"] = 500 if upstream["id"] == "pypi-remote" else 100
+            named = "The virtual repository python-all reads pypi-remote (PyPI) before"
+        cloud.write_gcloud(state)
+    before = cloud.resources()
+    cloud.forget_calls()
+    stopped = setup(cloud, project, ok=False)
+    assert stopped.returncode == 1 and named in stopped.stderr and "Nothing was changed" in stopped.stderr
+    assert cloud.changing_calls() == [] and cloud.resources() == before
+
+
+def test_an_account_that_belongs_to_another_repository_stops_it(ready) -> None:
+    cloud, project = ready
+    state = cloud.gcloud()
+    account = state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]
+    account["description"] = "gar-template publisher of other-package for GitHub repository id 1000999"
+    cloud.write_gcloud(state)
+    before = cloud.resources()
+    stopped = setup(cloud, project, ok=False)
+    assert "belongs to another package" in stopped.stderr and "--data gcp_service_account=NEW_ID" in stopped.stderr
     assert cloud.resources() == before
-    assert [label(c) for c in changes(cloud.gcloud()["calls"]) if "create" in c[:5]] == []
-    assert "exists" in output
 
 
-@pytest.mark.parametrize("answer_set", ["defaults", "key-apache"])
-def test_dry_run_prints_every_command_and_runs_none(generate, answer_set: str, tmp_path: Path) -> None:
-    project = generate(answer_set)
-    cloud = stand_ins(project, tmp_path)
-    output = setup(project, cloud, "--dry-run").stdout
-    assert cloud.gcloud()["calls"] == [] and cloud.gh()["calls"] == []
-    printed = [line for line in output.splitlines() if line.startswith("+ gcloud ")]
-    assert len(printed) >= len(expected_changes(project.answers))
-    assert list(tmp_path.glob("setup-gcp-key-*")) == [], "a dry run creates no key"
+def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:
+    cloud, project = wif
+    record(project, github_repository_id=REPOSITORY_ID, github_owner_id=OWNER_ID)
+    cloud.add_github_repository("your-org/my-package", "7777777", "8888888")  # deleted, registered again
+    refused = setup(cloud, project, ok=False)
+    assert f"now has github_repository_id 7777777, but this project recorded {REPOSITORY_ID}" in refused.stderr
+    assert cloud.gcloud()["calls"] == [], "nothing is read, created or bound for the impostor"
 
 
-def test_without_gh_the_ids_come_from_flags(generate, tmp_path: Path) -> None:
-    project = generate("defaults")
-    cloud = stand_ins(project, tmp_path, gh=False)
-    refused = setup(project, cloud, ok=False)
-    assert refused.returncode == 1
-    assert "--repository-id ID --owner-id ID" in refused.stderr
-    assert cloud.gcloud()["calls"] == [], "nothing is created before the ids are known"
-    output = setup(project, cloud, "--repository-id", IDS["repository"], "--owner-id", IDS["owner"]).stdout
-    assert "gh api --method PUT" in output, "without gh the GitHub side is printed, not done"
-
-
-def test_a_recorded_id_that_github_contradicts_stops_everything(generate, tmp_path: Path) -> None:
-    project = generate("wif-hyphen-digits")  # its answers record the ids
-    cloud = stand_ins(project, tmp_path)
-    # The repository was deleted and its name registered again by someone else.
-    cloud.add_github_repository(str(project.answers["github_repository"]), "7777777", "8888888")
-    refused = setup(project, cloud, ok=False)
-    assert refused.returncode == 1
-    assert f"now has github_repository_id 7777777, but this project recorded {IDS['repository']}" in refused.stderr
-    assert cloud.gcloud()["calls"] == [], "nothing is created or bound for the impostor"
-
-
-def test_an_existing_provider_that_differs_is_shown_and_changed_only_on_request(generate, tmp_path: Path) -> None:
-    project = generate("defaults")
-    cloud = stand_ins(project, tmp_path)
-    setup(project, cloud)
+def test_a_provider_that_differs_stops_a_package_and_only_the_administrator_changes_it(ready) -> None:
+    cloud, project = ready
     state = cloud.gcloud()
     provider = state["providers"]["my-gcp-project/github-actions/github"]
     provider["condition"] = "assertion.repository == 'your-org/my-package'"  # an earlier template's, by name
-    state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["iam"][
-        "roles/iam.workloadIdentityUser"
-    ].append(
-        "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github-actions/attribute.repository/your-org/my-package"
-    )
+    provider["description"] = ""
     cloud.write_gcloud(state)
-
-    refused = setup(project, cloud, ok=False)
-    assert refused.returncode == 1
+    refused = setup(cloud, project, ok=False)
     assert "has   assertion.repository == 'your-org/my-package'" in refused.stderr
-    assert "--update-provider" in refused.stderr
-    assert cloud.gcloud()["providers"]["my-gcp-project/github-actions/github"]["condition"].startswith(
-        "assertion.repository =="
-    )
-
-    updated = setup(project, cloud, "--update-provider").stdout
+    assert "python3 scripts/setup_gcp.py --organisation" in refused.stderr
+    updated = setup(cloud, project, "--organisation").stdout
     assert "updating provider github" in updated
-    assert "removing an earlier binding that no longer matches" in updated
-    after = cloud.gcloud()
-    assert (
-        after["providers"]["my-gcp-project/github-actions/github"]["condition"]
-        == "assertion.repository_owner_id == '2000001'"
+    assert cloud.gcloud()["providers"]["my-gcp-project/github-actions/github"]["condition"] == (
+        "assertion.repository_owner_id == '2000001'"
     )
-    members = after["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["iam"]
-    assert [m.rsplit("/", 2)[-2] for m in members["roles/iam.workloadIdentityUser"]] == [
-        "attribute.release_repository_id"
-    ]
 
 
-def test_a_soft_deleted_pool_and_provider_are_restored(generate, tmp_path: Path) -> None:
-    project = generate("defaults")
-    cloud = stand_ins(project, tmp_path)
-    setup(project, cloud)
-    state = cloud.gcloud()
-    state["pools"]["my-gcp-project/github-actions"]["state"] = "DELETED"
-    state["providers"]["my-gcp-project/github-actions/github"]["state"] = "DELETED"
-    cloud.write_gcloud(state)
-    output = setup(project, cloud).stdout
-    assert "pool github-actions was deleted" in output and "provider github was deleted" in output
-    after = cloud.gcloud()
-    assert after["pools"]["my-gcp-project/github-actions"]["state"] == "ACTIVE"
-    assert after["providers"]["my-gcp-project/github-actions/github"]["state"] == "ACTIVE"
+def test_earlier_environment_policies_are_replaced_not_kept(wif) -> None:
+    cloud, project = wif
+    gh = cloud.gh()
+    gh["repositories"]["your-org/my-package"]["environments"] = {
+        "artifact-registry": {"policies": [{"id": 90, "name": "*", "type": "branch"}]}
+    }
+    cloud.write_gh(gh)
+    setup(cloud, project)
+    policies = cloud.gh()["repositories"]["your-org/my-package"]["environments"]["artifact-registry"]["policies"]
+    assert [(p["name"], p["type"]) for p in policies] == [("v*", "tag")]
 
 
-def test_key_rotation_stores_the_new_key_and_leaves_exactly_one(generate, tmp_path: Path) -> None:
-    project = generate("key-apache")
-    cloud = stand_ins(project, tmp_path)
-    setup(project, cloud)
-    account = f"{project.answers['gcp_service_account']}@finance-tools-1.iam.gserviceaccount.com"
-    first = cloud.gcloud()["service_accounts"][account]["keys"]
-    secret = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["secrets"]["environment:artifact-registry"]
-    setup(project, cloud, "--new-key")
-    keys = cloud.gcloud()["service_accounts"][account]["keys"]
-    assert len(keys) == 1 and keys[0]["id"] != first[0]["id"] and not keys[0]["disabled"]
+@pytest.mark.parametrize(
+    ("mode", "holds"), [("wif", "Google's gate holds on every plan"), ("key", "anyone with write access can publish")]
+)
+def test_on_a_plan_without_environment_policies_it_says_what_holds(request, mode: str, holds: str) -> None:
+    cloud, project = request.getfixturevalue(mode)
+    gh = cloud.gh()
+    for repository in gh["repositories"].values():
+        repository["plan_allows_environment_policies"] = False
+    cloud.write_gh(gh)
+    output = setup(cloud, project).stdout
+    assert "environment policy: none (not on this plan)" in output and holds in output
+    environment = cloud.gh()["repositories"][settings_of(project)["github_repository"]]["environments"]
+    assert environment["artifact-registry"]["policies"] == [], "the environment exists, without a policy"
+
+
+def test_key_mode_then_workload_identity_leaves_no_key_and_no_secret(key, tmp_path: Path) -> None:
+    cloud, project = key
+    setup(cloud, project)
+    publisher = settings_of(project)["package"]["publisher"]
+    assert cloud.gcloud()["service_accounts"][publisher]["keys"]
+    record(project, github_repository_id="", github_owner_id="")
+    settings = settings_of(project)
+    settings |= {"publish_auth": "workload_identity"}
+    settings["organisation"] |= {"pool": "github-actions", "provider": "github"}
+    (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
+    setup(cloud, project)
+    assert cloud.gcloud()["service_accounts"][publisher]["keys"] == [], "no user-managed key, active or not"
+    secrets = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["secrets"]
+    assert "GOOGLE_CREDENTIALS" not in secrets["environment:artifact-registry"]
+
+
+def test_a_key_that_could_not_be_stored_is_deleted(key) -> None:
+    cloud, project = key
+    gh = cloud.gh()
+    gh["repositories"]["Fin-Org/ledger_sync"]["refuse_secrets"] = True
+    cloud.write_gh(gh)
+    refused = setup(cloud, project, ok=False)
+    assert refused.returncode == 1 and "Resource not accessible" in refused.stderr
+    publisher = settings_of(project)["package"]["publisher"]
+    assert cloud.gcloud()["service_accounts"][publisher]["keys"] == []
+
+
+def test_key_rotation_stores_the_new_key_and_leaves_exactly_one(key) -> None:
+    cloud, project = key
+    setup(cloud, project)
+    publisher = settings_of(project)["package"]["publisher"]
+    first = cloud.gcloud()["service_accounts"][publisher]["keys"]
+    stored = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["secrets"]["environment:artifact-registry"]
+    setup(cloud, project, "--new-key")
+    keys = cloud.gcloud()["service_accounts"][publisher]["keys"]
+    assert len(keys) == 1 and keys[0]["id"] != first[0]["id"]
     rotated = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["secrets"]["environment:artifact-registry"]
-    assert rotated["GOOGLE_CREDENTIALS"] != secret["GOOGLE_CREDENTIALS"], "the new key was stored"
+    assert rotated["GOOGLE_CREDENTIALS"] != stored["GOOGLE_CREDENTIALS"]
     disabled = [c for c in cloud.gcloud()["calls"] if c[2:4] == ["keys", "disable"]]
     assert [c[4] for c in disabled] == [first[0]["id"]], "the old key is disabled before it is deleted"
 
 
-def test_an_organisation_that_forbids_keys_gets_told_why_and_what_instead(generate, tmp_path: Path) -> None:
-    project = generate("key-apache")
-    cloud = stand_ins(project, tmp_path)
+def test_each_repository_gets_its_own_reader_key_and_rotation_retires_it(key) -> None:
+    cloud, project = key
+    setup(cloud, project)
+    reader = settings_of(project)["organisation"]["reader"]
+    first = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["variables"]["ARTIFACT_REGISTRY_READER_KEY_ID"]
+    assert [k["id"] for k in cloud.gcloud()["service_accounts"][reader]["keys"]] == [first]
+    setup(cloud, project)
+    assert len(cloud.gcloud()["service_accounts"][reader]["keys"]) == 1, "a second run makes no key"
+    setup(cloud, project, "--new-reader-key")
+    second = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["variables"]["ARTIFACT_REGISTRY_READER_KEY_ID"]
+    assert [k["id"] for k in cloud.gcloud()["service_accounts"][reader]["keys"]] == [second] != [first]
+
+
+def test_an_organisation_that_forbids_keys_gets_told_why_and_what_instead(key) -> None:
+    cloud, project = key
     state = cloud.gcloud()
     state["key_creation_disabled"] = True
     cloud.write_gcloud(state)
-    refused = setup(project, cloud, ok=False)
-    assert refused.returncode == 1
+    refused = setup(cloud, project, ok=False)
     assert "constraints/iam.disableServiceAccountKeyCreation forbids service account keys" in refused.stderr
     assert "--data publish_auth=workload_identity" in refused.stderr
 
 
-def test_readers_and_the_pypi_proxy(generate, tmp_path: Path) -> None:
-    project = generate("defaults")
-    cloud = stand_ins(project, tmp_path)
-    setup(project, cloud, "--pypi-proxy", "--reader", "group:data@example.com")
-    repositories = cloud.gcloud()["repositories"]
-    remote, virtual = (
-        repositories["my-gcp-project/us-central1/pypi-remote"],
-        repositories["my-gcp-project/us-central1/python-packages-all"],
-    )
-    assert remote["mode"] == "REMOTE_REPOSITORY" and virtual["mode"] == "VIRTUAL_REPOSITORY"
-    ranked = sorted(virtual["upstreams"], key=lambda u: -u["priority"])
-    assert [u["id"] for u in ranked] == ["python-packages", "pypi-remote"], "the private repository is read first"
-    for name in ("python-packages", "pypi-remote", "python-packages-all"):
-        iam = repositories[f"my-gcp-project/us-central1/{name}"]["iam"]
-        assert iam["roles/artifactregistry.reader"] == ["group:data@example.com"]
-        assert "group:data@example.com" not in iam.get("roles/artifactregistry.writer", [])
-    refused = setup(project, cloud, "--reader", "allUsers", ok=False)
+def test_readers_may_read_and_never_write(wif) -> None:
+    cloud, project = wif
+    setup(cloud, project, "--reader", "group:data@example.com")
+    iam = cloud.gcloud()["repositories"]["my-gcp-project/us-central1/my-package"]["iam"]
+    assert "group:data@example.com" in iam["roles/artifactregistry.reader"]
+    assert iam["roles/artifactregistry.writer"] == [
+        "serviceAccount:publish-my-package@my-gcp-project.iam.gserviceaccount.com"
+    ]
+    refused = setup(cloud, project, "--reader", "allUsers", ok=False)
     assert refused.returncode == 1 and "expected a member such as group:" in refused.stderr
 
 
+def test_a_shared_repository_is_reported_with_the_way_out(ready) -> None:
+    """A project of the earlier layout: two packages write one repository."""
+    cloud, project = ready
+    state = cloud.gcloud()
+    state["repositories"]["my-gcp-project/us-central1/my-package"]["iam"]["roles/artifactregistry.writer"].append(
+        "serviceAccount:publish-other@my-gcp-project.iam.gserviceaccount.com"
+    )
+    cloud.write_gcloud(state)
+    warned = setup(cloud, project).stdout
+    assert "can also be written by serviceAccount:publish-other@" in warned
+    assert "--data gcp_repository=NEW_NAME" in warned
+
+
 @pytest.mark.skipif(shutil.which("gcloud") is None, reason="the real gcloud is not installed")
-def test_real_gcloud_accepts_every_command(generate, tmp_path: Path) -> None:
+def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> None:
     """Every distinct command the script issued in these scenarios, parsed by the real gcloud."""
-    distinct: dict[str, list[str]] = {}
-    for answer_set, args in (("defaults", ["--pypi-proxy", "--reader", "group:g@example.com"]), ("key-apache", [])):
-        project = generate(answer_set)
-        cloud = stand_ins(project, tmp_path / answer_set)
-        setup(project, cloud, *args)
-        setup(project, cloud, "--new-key" if answer_set == "key-apache" else "--dry-run")
-        if answer_set == "defaults":  # the repair paths: a changed provider, a deleted pool and provider
+    distinct: dict[tuple[str, ...], list[str]] = {}
+    for answer_set in ("defaults", "key-apache"):
+        project = package(generate(answer_set), tmp_path / answer_set)
+        cloud = stand_ins(tmp_path / answer_set, project)
+        setup(cloud, project, "--reader", "group:g@example.com")
+        if answer_set == "key-apache":
+            setup(cloud, project, "--new-key")
+        else:  # the repair paths: a changed provider, a deleted pool and provider, a stale binding
             state = cloud.gcloud()
             state["providers"]["my-gcp-project/github-actions/github"] |= {"condition": "true", "state": "DELETED"}
             state["pools"]["my-gcp-project/github-actions"]["state"] = "DELETED"
             state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["iam"][
                 "roles/iam.workloadIdentityUser"
             ].append("principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*")
+            state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["description"] = ""
+            state["repositories"]["my-gcp-project/us-central1/python-all"]["upstreams"].pop(0)
             cloud.write_gcloud(state)
-            setup(project, cloud, "--update-provider")
+            repaired = setup(cloud, project, "--organisation").stdout
+            assert "pool github-actions was deleted" in repaired and "updating provider github" in repaired
+            after = cloud.gcloud()
+            assert after["pools"]["my-gcp-project/github-actions"]["state"] == "ACTIVE"
+            assert after["providers"]["my-gcp-project/github-actions/github"]["state"] == "ACTIVE"
         for call in cloud.gcloud()["calls"]:
-            distinct.setdefault(label([w for w in call if not w.startswith(("projects/", "/"))])[:60], call)
+            distinct.setdefault(tuple(w for w in call if not w.startswith("-"))[:4], call)
     config = tmp_path / "gcloud-config"
     config.mkdir()
     env = {**os.environ, "CLOUDSDK_CONFIG": str(config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
@@ -318,7 +505,8 @@ def test_real_gcloud_accepts_every_command(generate, tmp_path: Path) -> None:
         json.dumps([{"id": "a", "repository": "projects/p/locations/l/repositories/a", "priority": 1}])
     )
     verbs = {word for c in distinct.values() for word in c[:5]}
-    assert {"create-oidc", "update-oidc", "undelete", "remove-iam-policy-binding", "disable", "delete"} <= verbs
+    expected = {"create-oidc", "update-oidc", "undelete", "remove-iam-policy-binding", "disable", "delete", "update"}
+    assert expected <= verbs
     for command in distinct.values():
         # gcloud reads the upstream policy file while parsing: give it one that still exists.
         command = [
@@ -329,34 +517,70 @@ def test_real_gcloud_accepts_every_command(generate, tmp_path: Path) -> None:
         assert "You do not currently have an active account selected" in result.stderr, (command, result.stderr)
 
 
-def test_without_gh_the_printed_commands_store_the_key_and_rotation_retires_the_old_one(
-    generate, tmp_path: Path
-) -> None:
-    """Key mode for someone without the GitHub CLI: the script prints the GitHub side; run as
-    printed once gh is there, they create the environment and store the key, and the key file goes."""
-    project = generate("explicit-names-rc")
+def test_without_gh_the_route_needs_no_gh(generate, tmp_path: Path) -> None:
+    """Key mode with no GitHub CLI: the ids and the environment through curl against GitHub's REST
+    API (a stand-in server here), the key written only where the user said, its base64 printed
+    portably, and nothing left behind."""
+    project = package(generate("explicit-names-rc"), tmp_path)
+    cloud = stand_ins(tmp_path, project, gh=False)
+    refused = setup(cloud, project, ok=False)
+    assert "--repository-id ID --owner-id ID" in refused.stderr and cloud.gcloud()["calls"] == []
+    port_file = tmp_path / "port"
+    server = subprocess.Popen(
+        [sys.executable, str(TEMPLATE_ROOT / "tests/fake_gh.py"), "serve", str(port_file)], env=cloud.env()
+    )
+    try:
+        for _ in range(100):
+            if port_file.exists() and port_file.read_text():
+                break
+            time.sleep(0.05)
+        api = {"GITHUB_API_URL": f"http://127.0.0.1:{port_file.read_text()}", "GITHUB_TOKEN": "t0ken"}
+        ids_command = refused.stderr.split("with a token:\n", 1)[1].strip().splitlines()[0].strip()
+        ids = cloud.run("bash", "-c", ids_command, cwd=project, **api)
+        assert ids.stdout.split() == [REPOSITORY_ID, OWNER_ID], ids.stderr
+        refused = setup(cloud, project, "--repository-id", REPOSITORY_ID, "--owner-id", OWNER_ID, ok=False)
+        assert "--key-dir DIRECTORY" in refused.stderr
+        keys = tmp_path / "my-keys"
+        output = setup(
+            cloud, project, "--repository-id", REPOSITORY_ID, "--owner-id", OWNER_ID, "--key-dir", str(keys)
+        ).stdout
+        curls = [line.strip() for line in output.splitlines() if line.strip().startswith("curl ")]
+        for command in curls:
+            ran = cloud.run("bash", "-c", command, cwd=project, **api)
+            assert ran.returncode == 0, (command, ran.stdout, ran.stderr)
+    finally:
+        server.terminate()
+        server.wait()
+    environment = cloud.gh()["repositories"][settings_of(project)["github_repository"]]["environments"][
+        "artifact-registry"
+    ]
+    assert [(p["name"], p["type"]) for p in environment["policies"]] == [("v*", "tag")]
+    assert environment["deployment_branch_policy"]["custom_branch_policies"] is True
+    printed = [line.strip() for line in output.splitlines() if line.strip().startswith(("python3 -c", "rm "))]
+    assert len(printed) == 4, output  # the base64 and the removal of each of the two keys
+    for command in printed:
+        ran = cloud.run("bash", "-c", command, cwd=project)
+        assert ran.returncode == 0, (command, ran.stderr)
+        if command.startswith("python3"):
+            assert json.loads(base64.b64decode(ran.stdout))["type"] == "service_account"
+            assert "base64 -w0" not in command
+    assert list(keys.iterdir()) == [], "each key is gone once stored"
+    assert list(cloud.bin.parent.glob("setup-gcp-key-*")) == [], "nothing in the temporary directory"
+    assert all(shlex.split(c)[-1].startswith(str(keys.resolve())) for c in printed if c.startswith("rm "))
 
-    def printed(output: str, *starts: str) -> list[str]:
-        starts = (*starts, "base64 ", "rm -r ", "python3 scripts/setup_gcp.py --retire")
-        return [line.strip() for line in output.splitlines() if line.strip().startswith(starts)]
 
-    cloud = stand_ins(project, tmp_path, gh=False)
-    commands = printed(setup(project, cloud).stdout, "echo ", "gh api ")
-    StandIns(tmp_path)  # the same Google Cloud and GitHub, now with gh on PATH
-    for command in commands:
-        assert cloud.run("bash", "-c", command, cwd=project.path).returncode == 0, command
-    repository = cloud.gh()["repositories"][project.answers["github_repository"]]
-    assert repository["environments"]["artifact-registry"]["policies"] == [{"name": "v*", "type": "tag"}]
-    assert list(repository["secrets"]["environment:artifact-registry"]) == ["GOOGLE_CREDENTIALS"]
-    assert list(tmp_path.glob("setup-gcp-key-*")) == []
-
-    (cloud.bin / "gh").unlink()
-    account = f"{project.answers['gcp_service_account']}@my-gcp-project.iam.gserviceaccount.com"
-    first = [k["id"] for k in cloud.gcloud()["service_accounts"][account]["keys"]]
-    commands = printed(setup(project, cloud, "--new-key").stdout)  # the environment exists now
-    StandIns(tmp_path)
-    new = [k["id"] for k in cloud.gcloud()["service_accounts"][account]["keys"] if k["id"] not in first]
-    for command in commands:
-        ran = cloud.run("bash", "-c", command.replace("NEW_KEY_ID", new[0]), cwd=project.path)
-        assert ran.returncode == 0, (command, ran.stdout, ran.stderr)
-    assert [k["id"] for k in cloud.gcloud()["service_accounts"][account]["keys"]] == new
+def test_the_setup_scripts_are_linted_formatted_and_typed_here(tmp_path: Path) -> None:
+    """The scripts are plain Python, checked as the generated project checks them."""
+    files = [str(SCRIPTS / name) for name in SETUP_FILES]
+    bin_dir = Path(sys.executable).parent
+    rules = ["--select", "E,W,F,I,B,UP,SIM,N,PT,RUF", "--ignore", "E501", "--target-version", "py311"]
+    checks = [
+        [str(bin_dir / "ruff"), "check", "--isolated", "--no-cache", "--line-length", "100", *rules, *files],
+        [str(bin_dir / "ruff"), "format", "--isolated", "--no-cache", "--line-length", "100", "--check", *files],
+        [str(bin_dir / "mypy"), "--strict", "--python-version", "3.11", "--cache-dir", str(tmp_path), *files],
+    ]
+    for check in checks:
+        result = subprocess.run(check, capture_output=True, text=True, check=False, cwd=SCRIPTS)
+        assert result.returncode == 0, result.stdout + result.stderr
+    rendered = [p.name for p in SCRIPTS.iterdir() if p.name.startswith(("setup_gcp", "gcp_"))]
+    assert sorted(rendered) == sorted([*SETUP_FILES, "gcp_settings.json.jinja"]), "only the settings are rendered"

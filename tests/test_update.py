@@ -66,7 +66,7 @@ def test_update_brings_template_changes_and_keeps_the_owners_work(update_setup: 
 def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: UpdateSetup, tmp_path: Path) -> None:
     project = update_setup.fresh_project(tmp_path / "project")
     users = files_with(project, "us-central1")
-    assert {"README.md", ".github/workflows/publish.yml", "scripts/setup_gcp.py"} <= set(users)
+    assert {"README.md", ".github/workflows/publish.yml", "scripts/gcp_settings.json"} <= set(users)
     result = copier_cli("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
     assert result.returncode == 0, result.stderr
     assert files_with(project, "us-central1") == []

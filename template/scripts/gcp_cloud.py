@@ -1,0 +1,252 @@
+"""What scripts/setup_gcp.py and scripts/gcp_organisation.py share: the settings, and one runner
+that reads Google Cloud and GitHub, then applies, plans or checks every change.
+
+Standard library only. The settings come from scripts/gcp_settings.json, which Copier renders
+from the answers; nothing else here is specific to one project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SETTINGS = Path(__file__).with_name("gcp_settings.json")
+# Google documents that a new service account can take a while before it can be bound.
+RETRY_DELAYS = [float(s) for s in os.environ.get("SETUP_GCP_RETRY_DELAYS", "5 10 20 30").split()]
+READER_ROLE = "roles/artifactregistry.reader"
+WRITER_ROLE = "roles/artifactregistry.writer"
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
+RECORD = "copier update --trust --defaults --vcs-ref=:current:"
+
+
+def shell_join(args: tuple[str, ...] | list[str]) -> str:
+    """A command line to copy: like shlex.join, but CEL's single quotes go inside double quotes."""
+    words = []
+    for arg in args:
+        quoted = shlex.quote(arg)
+        if quoted != arg and "'" in arg and not any(c in arg for c in '"$`\\!'):
+            quoted = f'"{arg}"'
+        words.append(quoted)
+    return " ".join(words)
+
+
+class SetupError(Exception):
+    """A state the setup must not change on its own: the message says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """scripts/gcp_settings.json: the answers and the names computed from them, once."""
+
+    project_id: str
+    project_number: str
+    location: str
+    publish_auth: str
+    distribution: str
+    github_repository: str
+    github_repository_id: str
+    github_owner_id: str
+    release_manager_ids: list[str]
+    environment: str
+    repository: str
+    publisher: str
+    upload_url: str
+    index_url: str
+    pool: str
+    provider: str
+    pypi_remote: str
+    internal_repository: str
+    virtual_repository: str
+    virtual_index_url: str
+    reader: str
+
+    @property
+    def workload_identity(self) -> bool:
+        return self.publish_auth == "workload_identity"
+
+    @classmethod
+    def load(cls, path: Path = SETTINGS) -> Settings:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        package, organisation = data["package"], data["organisation"]
+        return cls(
+            project_id=data["project_id"],
+            project_number=data["project_number"],
+            location=data["location"],
+            publish_auth=data["publish_auth"],
+            distribution=data["distribution"],
+            github_repository=data["github_repository"],
+            github_repository_id=data["github_repository_id"],
+            github_owner_id=data["github_owner_id"],
+            release_manager_ids=[i for i in data["release_manager_ids"].split(",") if i],
+            environment=data["environment"],
+            repository=package["repository"],
+            publisher=package["publisher"],
+            upload_url=package["upload_url"],
+            index_url=package["index_url"],
+            pool=organisation["pool"],
+            provider=organisation["provider"],
+            pypi_remote=organisation["pypi_remote"],
+            internal_repository=organisation["internal_repository"],
+            virtual_repository=organisation["virtual_repository"],
+            virtual_index_url=organisation["virtual_index_url"],
+            reader=organisation["reader"],
+        )
+
+    def repository_name(self, repository: str) -> str:
+        return f"projects/{self.project_id}/locations/{self.location}/repositories/{repository}"
+
+
+@dataclass
+class Runner:
+    """Runs gcloud and gh. `mode` is "apply" (change), "plan" (print the changes) or "check"
+    (a change that would be needed is a mismatch). Reads run in every mode."""
+
+    mode: str
+    mismatches: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
+    # What was read since the last change: a later read of the same thing is answered from here.
+    seen: dict[tuple[str, ...], subprocess.CompletedProcess[str]] = field(default_factory=dict)
+    # A plan without a logged-in gcloud: every resource is assumed missing.
+    offline: bool = False
+
+    @property
+    def changes(self) -> bool:
+        return self.mode == "apply"
+
+    def read(self, *args: str) -> subprocess.CompletedProcess[str]:
+        if self.offline:
+            return subprocess.CompletedProcess(args, 1, "", "NOT_FOUND: not read (offline plan)")
+        if args not in self.seen:
+            self.seen[args] = subprocess.run(args, capture_output=True, text=True, check=False)
+        return self.seen[args]
+
+    def read_json(self, *args: str) -> Any:
+        """What `describe`/`list` prints, or None when the resource does not exist."""
+        result = self.read(*args, "--format=json")
+        if result.returncode != 0:
+            if "NOT_FOUND" in result.stderr or "not found" in result.stderr.lower():
+                return None
+            raise SetupError(f"`{shlex.join(args)}` failed:\n{result.stderr.strip()}")
+        return json.loads(result.stdout or "null")
+
+    def change(
+        self, why: str, *args: str, stdin: str | None = None, shown: str | None = None
+    ) -> bool:
+        """A command that creates or changes something. True when it ran."""
+        command = shown or shell_join(args)
+        if self.mode == "check":
+            self.mismatches.append(f"{why}\n    fix: {command}")
+            return False
+        print(f"+ {command}", flush=True)
+        if self.mode == "plan":
+            self.planned.append(command)
+            return False
+        self.seen.clear()
+        result = subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SetupError(f"`{command}` failed:\n{result.stderr.strip()}")
+        return True
+
+    def retrying(self, why: str, *args: str) -> None:
+        """A binding that names a service account created a moment ago: wait while it propagates."""
+        for delay in [*RETRY_DELAYS, None]:
+            try:
+                self.change(why, *args)
+                return
+            except SetupError as error:
+                if delay is None or "does not exist" not in str(error):
+                    raise
+                print(
+                    f"  the service account is not visible yet; retrying in {delay:g} s", flush=True
+                )
+                time.sleep(delay)
+
+
+def gcloud(settings: Settings, *args: str) -> list[str]:
+    return ["gcloud", *args, f"--project={settings.project_id}"]
+
+
+def gh_ready() -> bool:
+    """The GitHub CLI is installed and logged in."""
+    if shutil.which("gh") is None:
+        return False
+    return (
+        subprocess.run(["gh", "auth", "status"], capture_output=True, check=False).returncode == 0
+    )
+
+
+def section(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def members(policy: Any, role: str) -> list[str]:
+    """The members an IAM policy (as gcloud prints it) gives `role` without a condition."""
+    bindings = (policy or {}).get("bindings", [])
+    return [
+        m
+        for b in bindings
+        if b.get("role") == role and not b.get("condition")
+        for m in b.get("members", [])
+    ]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource that holds an IAM policy, named the way gcloud names it."""
+
+    group: tuple[str, ...]  # ("artifacts", "repositories") or ("iam", "service-accounts")
+    name: str
+    flags: tuple[str, ...] = ()
+
+    def command(self, settings: Settings, verb: str, *more: str) -> list[str]:
+        return gcloud(settings, *self.group, verb, self.name, *self.flags, *more)
+
+    def policy(self, run: Runner, settings: Settings) -> Any:
+        return run.read_json(*self.command(settings, "get-iam-policy"))
+
+
+def repository_resource(settings: Settings, name: str) -> Resource:
+    return Resource(("artifacts", "repositories"), name, (f"--location={settings.location}",))
+
+
+def account_resource(email: str) -> Resource:
+    return Resource(("iam", "service-accounts"), email)
+
+
+def grant(
+    run: Runner,
+    settings: Settings,
+    resource: Resource,
+    member: str,
+    role: str,
+    *,
+    retry: bool = False,
+) -> None:
+    """`role` for `member` on `resource`, unless it is there already."""
+    if member in members(resource.policy(run, settings), role):
+        return
+    command = resource.command(
+        settings, "add-iam-policy-binding", f"--member={member}", f"--role={role}"
+    )
+    command.append("--condition=None")
+    why = f"{resource.name}: {member} lacks {role}"
+    if retry:
+        run.retrying(why, *command)
+    else:
+        run.change(why, *command)
+
+
+def revoke(run: Runner, settings: Settings, resource: Resource, member: str, role: str) -> None:
+    command = resource.command(
+        settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}"
+    )
+    command.append("--condition=None")
+    run.change(f"{resource.name}: {member} holds {role}, which publishing must not allow", *command)
