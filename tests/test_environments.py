@@ -115,14 +115,18 @@ SITUATIONS = {
         "test_git_history.test_a_configured_git_identity_is_used_rather_than_the_author_answers"
     ),
     "no git on PATH": "test_git_history.test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do",
-    "destination inside an existing repository, or a repository root with history": (
-        "test_git_history.test_inside_an_existing_repository_history_and_tags_are_left_alone",
-        "test_a_repository_root_with_history_keeps_its_history_and_tags",
+    "destination below the root of another repository (a monorepo's `packages/sub-pkg`)": (
+        "test_git_history.test_below_another_repositorys_root_the_copy_is_refused_and_leaves_nothing",
+        "test_git_history.test_below_another_repositorys_root_an_existing_directory_gets_its_files_back",
+    ),
+    "destination is the root of an existing repository (a clone with history, the same copy twice)": (
+        "test_a_repository_root_with_history_keeps_its_history_and_tags"
     ),
     "destination not empty": "test_files_already_in_the_destination_stay_out_of_the_first_commit",
     "a file in the way (e.g. your own `README.md`)": "test_a_file_in_the_way_is_not_overwritten_without_permission",
     "the same copy twice": "test_the_same_copy_twice_changes_nothing",
     "no network at all (`unshare --net`)": "test_copy_and_tasks_need_no_network",
+    "no GitHub access (a proxy, an air gap)": "test_first_run.test_pre_commit_runs_the_locked_tools_with_no_network",
     "`HOME` unset, or a missing path with spaces and non-ASCII letters": "test_an_unusual_home_does_not_matter",
 }
 
