@@ -147,7 +147,7 @@ def expected_effects(settings: dict) -> set[tuple[str, ...]]:
     organisation = settings["organisation"]
     remote, virtual, reader = organisation["pypi_remote"], organisation["virtual_repository"], organisation["reader"]
     internal = organisation["internal_repository"]
-    wif = settings["publish_auth"] == "workload_identity"
+    wif = settings["workload_identity"]
 
     def binding(group: tuple[str, ...], name: str, member: str, role: str, *where: str) -> tuple[str, ...]:
         flags = sorted([*where, p, f"--member={member}", f"--role={role}", "--condition=None"])
@@ -213,7 +213,7 @@ def test_first_run_makes_exactly_the_two_layers(generate, answer_set: str, tmp_p
     assert [u["id"] for u in internal] == [settings["package"]["repository"]], "uv's index reads no PyPI"
     github = cloud.gh()["repositories"][settings["github_repository"]]
     assert github["environments"]["artifact-registry"]["policies"] == [{"id": 1, "name": "v*", "type": "tag"}]
-    if settings["publish_auth"] != "workload_identity":
+    if not settings["workload_identity"]:
         assert list(github["secrets"]["environment:artifact-registry"]) == ["GOOGLE_CREDENTIALS"]
         assert list(github["secrets"]["repository"]) == ["ARTIFACT_REGISTRY_READER_KEY"], "the reader's key only"
         assert list(github["secrets"]["dependabot"]) == ["ARTIFACT_REGISTRY_READER_KEY"]
@@ -387,7 +387,7 @@ def test_key_mode_then_workload_identity_leaves_no_key_and_no_secret(key, tmp_pa
     assert cloud.gcloud()["service_accounts"][publisher]["keys"]
     record(project, github_repository_id="", github_owner_id="")
     settings = settings_of(project)
-    settings |= {"publish_auth": "workload_identity"}
+    settings |= {"workload_identity": True}
     settings["organisation"] |= {"pool": "github-actions", "provider": "github"}
     (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
     setup(cloud, project)

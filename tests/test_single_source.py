@@ -42,6 +42,10 @@ def construction(body: str) -> re.Pattern[str] | None:
     body = JINJA_STATEMENT_OR_COMMENT.sub("", body).strip()
     pieces = EXPRESSION.split(body)  # literal, expression, literal, ...
     literals, expressions = pieces[0::2], pieces[1::2]
+    if not expressions:
+        # A constant (the GitHub environment's name) has no construction to recognise, and its
+        # literal cannot be told from other things spelled alike (uv's index `artifact-registry`).
+        return None
     if not "".join(literals).strip():
         if len(expressions) != 1:
             return None

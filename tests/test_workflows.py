@@ -352,7 +352,7 @@ def test_the_first_push_with_internal_dependencies_warns_instead_of_failing(gene
     installed = workflow_steps.run_step(
         wif,
         "lint",
-        "Install the lint tools",
+        "Install nox",
         cwd=project,
         local={"UV_LOCKED": "false"},
         path=f"{BIN}{os.pathsep}{env['PATH']}",

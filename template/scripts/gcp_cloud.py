@@ -49,7 +49,7 @@ class Settings:
     project_id: str
     project_number: str
     location: str
-    publish_auth: str
+    workload_identity: bool
     distribution: str
     github_repository: str
     github_repository_id: str
@@ -68,10 +68,6 @@ class Settings:
     virtual_index_url: str
     reader: str
 
-    @property
-    def workload_identity(self) -> bool:
-        return self.publish_auth == "workload_identity"
-
     @classmethod
     def load(cls, path: Path = SETTINGS) -> Settings:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -80,7 +76,7 @@ class Settings:
             project_id=data["project_id"],
             project_number=data["project_number"],
             location=data["location"],
-            publish_auth=data["publish_auth"],
+            workload_identity=data["workload_identity"],
             distribution=data["distribution"],
             github_repository=data["github_repository"],
             github_repository_id=data["github_repository_id"],
