@@ -136,7 +136,8 @@ def publish_from_origin(
         "verify",
         "Install the published version in a fresh virtualenv and import it",
         {**runner, "UV_DEFAULT_INDEX": index.simple_url},
-        UV_INDEX=f"artifact-registry={index.authenticated_simple_url}",
+        UV_INDEX=f"artifact-registry={index.simple_url}",
+        UV_INDEX_ARTIFACT_REGISTRY_PASSWORD=index.token,
         VERSION=version,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr

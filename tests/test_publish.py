@@ -117,7 +117,8 @@ class Release:
             "verify",
             "Install the published version in a fresh virtualenv and import it",
             runner={"UV_DEFAULT_INDEX": public.simple_url},  # PyPI, as the runner would reach it
-            UV_INDEX=f"artifact-registry={private.authenticated_simple_url}",
+            UV_INDEX=f"artifact-registry={private.simple_url}",
+            UV_INDEX_ARTIFACT_REGISTRY_PASSWORD=private.token,
             VERSION=version,
         )
 
