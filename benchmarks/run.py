@@ -15,7 +15,7 @@ Figures (seconds, medians):
            virtualenv from its /simple/ page, import.
   green    copy to green: `copier copy`, then the generated README's commands to passing tests and
            lint, once through pip and once through uv, against a uv-native anchor (simple-modern-uv,
-           copied with Copier from a local mirror and run with its own Makefile) in the same loop.
+           copied with Copier from the clone --anchor names, run with its own Makefile) in the same loop.
   suite    `python -m pytest -n <cores>` of this repository (with --suite).
 Results go to stdout and benchmarks/results/ (ignored by git).
 """
