@@ -26,9 +26,8 @@ def answer(session: pexpect.spawn, prompt: str, keys: str) -> None:
     session.send(keys)
 
 
-def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Virtualenv) -> None:
-    destination = tmp_path / "weather-feeds"
-    session = pexpect.spawn(
+def spawn_copy(destination: Path) -> pexpect.spawn:
+    return pexpect.spawn(
         sys.executable,
         ["-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(destination)],
         encoding="utf-8",
@@ -38,6 +37,11 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
         # this, each prompt waits for that answer before it accepts keys.
         env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
     )
+
+
+def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Virtualenv) -> None:
+    destination = tmp_path / "weather-feeds"
+    session = spawn_copy(destination)
     try:
         answer(session, "Human name of the project", CLEAR_LINE + "Weather Feeds" + ENTER)
         answer(session, "Distribution name", ENTER)  # derived: weather-feeds
@@ -96,17 +100,6 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
     shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
     output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)
     assert re.search(r"^\d+ passed", output, re.MULTILINE), output
-
-
-def spawn_copy(destination: Path) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "copier", "copy", "--trust", "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(destination)],
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(50, 200),
-        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
-    )
 
 
 def test_a_project_named_like_a_module_takes_every_default_with_enter(tmp_path: Path, shared_venv: Virtualenv) -> None:
