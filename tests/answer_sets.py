@@ -94,16 +94,15 @@ ANSWER_SETS: dict[str, dict[str, object]] = {
     },
 }
 
-# Values the template uses when a question is not answered. A set that answers a question with
-# something else must not show the default anywhere in its project. Only distinctive values are
-# listed: a default like "github" (the provider ID) is also an ordinary word.
-DISTINCTIVE_DEFAULTS: dict[str, str] = {
-    "project_name": "My Package",
-    "distribution_name": "my-package",
-    "package_name": "my_package",
-    "author_name": "Your Name",
-    "author_email": "you@example.com",
-    "gcp_project_id": "my-gcp-project",
-    "gcp_service_account": "publish-my-package",
-    "github_repository": "your-org/",
-}
+# Questions whose defaults are distinctive: a set that answers one with something else must not
+# show its default (tests/helpers.py's `default`) anywhere in its project. An ordinary word such as
+# "github" (the provider ID's default) could stand anywhere, so it is not listed.
+DISTINCTIVE_QUESTIONS = (
+    "project_name",
+    "distribution_name",
+    "package_name",
+    "author_name",
+    "author_email",
+    "gcp_project_id",
+    "gcp_service_account",
+)

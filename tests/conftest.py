@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from answer_sets import ANSWER_SETS
 from helpers import (
-    TEMPLATE_ROOT,
     Generated,
     UpdateSetup,
     Virtualenv,
     commit,
     copier_cli,
+    default,
     edit,
     git,
     pinned_requirements,
-    run,
+    working_tree_clone,
 )
 from isolation import isolate
 
@@ -85,9 +85,7 @@ def update_setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
     """
     root = tmp_path_factory.mktemp("update")
     template = root / "template"
-    # The clone holds what is committed: uncommitted template changes are not part of this test.
-    # Without the real release tags, which would clash with the two made here.
-    run("git", "clone", "--quiet", "--no-tags", TEMPLATE_ROOT, template)
+    working_tree_clone(template)
     git(template, "tag", "v0.1.0")
 
     project = root / "project"
@@ -97,8 +95,9 @@ def update_setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
     assert copied.returncode == 0, copied.stderr
     # The owner's work: an edit to a template-owned file, and files of their own.
     edit(project / "README.md", "## Develop\n", "## Develop\n\nAsk #data-platform for access first.\n")
-    (project / "src/my_package/extra.py").write_text(
-        "from my_package.ops import add\n\n\ndef twice(a: float) -> float:\n    return add(a, a)\n"
+    package = default("package_name")
+    (project / f"src/{package}/extra.py").write_text(
+        f"from {package}.ops import add\n\n\ndef twice(a: float) -> float:\n    return add(a, a)\n"
     )
     (project / "NOTES.md").write_text("Our own notes.\n")
     git(project, "add", "--all")

@@ -5,13 +5,16 @@ conftest.py holds fixtures only; everything a test calls by name lives here.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import copier
 import jinja2
 import pytest
 import yaml
@@ -27,6 +30,29 @@ COMPUTED = sorted(key for key, spec in QUESTIONS.items() if spec.get("when") is 
 TEMPLATE_DEFAULTS = {
     key: spec["default"] for key, spec in QUESTIONS.items() if "default" in spec and key not in COMPUTED
 }
+
+
+@functools.cache
+def defaults() -> dict[str, object]:
+    """Every answer the template gives a project copied with `--defaults`, and every value copier.yml
+    computes from them (`publisher_email`, `upload_url`...), derived by Copier itself from the
+    working tree's copier.yml: tests take a default from here instead of spelling it, so changing a
+    default fails only the tests about that default."""
+    with tempfile.TemporaryDirectory() as scratch:
+        source = plain_template(Path(scratch, "template"))
+        # pretend: nothing is written and no task runs. run_copy returns the Worker that rendered.
+        worker = copier.run_copy(
+            str(source), Path(scratch, "project"), defaults=True, pretend=True, quiet=True, unsafe=True
+        )
+        return {k: v for k, v in worker.answers.combined.items() if k in QUESTIONS}
+
+
+def default(key: str) -> str:
+    """One default, as text; a key the template does not have fails naming it."""
+    assert key in QUESTIONS, f"copier.yml has no question {key!r}"
+    return str(defaults()[key])
+
+
 # The Python versions the template supports, oldest first, from the one place they are written.
 SUPPORTED_PYTHONS: list[str] = list(
     jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_ROOT))
@@ -97,6 +123,28 @@ def plain_template(destination: Path) -> Path:
         if source.is_file():
             (destination / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / relative)
+    return destination
+
+
+def working_tree_clone(destination: Path) -> Path:
+    """A clone of this checkout's history without its tags, with the working tree's uncommitted
+    changes (tracked and untracked, not ignored) committed on top as one draft commit.
+
+    The same content Copier takes from a dirty checkout (`--vcs-ref HEAD`), so a test that tags
+    releases of its own tests the change being made, committed or not; without the real tags,
+    which would clash with the ones tests make.
+    """
+    run("git", "clone", "--quiet", "--no-tags", TEMPLATE_ROOT, destination)
+    changes = run("git", "diff", "HEAD", "--binary", cwd=TEMPLATE_ROOT)
+    if changes:
+        subprocess.run(["git", "apply", "--binary", "-"], input=changes, cwd=destination, check=True, text=True)
+    untracked = run("git", "ls-files", "--others", "--exclude-standard", cwd=TEMPLATE_ROOT).splitlines()
+    for relative in untracked:
+        (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE_ROOT / relative, destination / relative)
+    git(destination, "add", "--all")
+    if git(destination, "status", "--porcelain"):
+        commit(destination, "Uncommitted changes of the working tree")
     return destination
 
 

@@ -8,6 +8,7 @@ fast and need no network after the first run; uv uses the machine's Pythons and 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PERSONAL = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL")
@@ -32,3 +33,10 @@ def isolate(home: Path) -> None:
     )
     for name in PERSONAL:
         os.environ.pop(name, None)
+    # Copier runs git through plumbum, whose environment is a copy of os.environ taken when plumbum
+    # was first imported: pytest-copie imports it before this runs, so that copy is brought up to date.
+    plumbum = sys.modules.get("plumbum")
+    if plumbum is not None:
+        plumbum.local.env.update(**os.environ)
+        for name in PERSONAL:
+            plumbum.local.env.pop(name, None)

@@ -12,7 +12,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import TEMPLATE_ROOT, copier_cli, existing_repository, git, markdown_section, table_rows
+from helpers import (
+    TEMPLATE_ROOT,
+    copier_cli,
+    default,
+    existing_repository,
+    git,
+    markdown_section,
+    table_rows,
+    working_tree_clone,
+)
+
+PROJECT_NAME = default("project_name")
 
 
 def copy_template(
@@ -62,14 +73,13 @@ def test_a_file_in_the_way_is_not_overwritten_without_permission(tmp_path: Path)
 
     allowed = copy_template(destination, "--overwrite")
     assert allowed.returncode == 0, allowed.stderr
-    assert (destination / "README.md").read_text().startswith("# My Package")
+    assert (destination / "README.md").read_text().startswith(f"# {PROJECT_NAME}")
     assert recorded(destination) == ("1", "v0.1.0", "")
 
 
 def test_the_same_copy_twice_changes_nothing(tmp_path: Path) -> None:
     # From a clean clone: copying from a work tree with changes records a new draft commit each time.
-    template = tmp_path / "template"
-    subprocess.run(["git", "clone", "--quiet", str(TEMPLATE_ROOT), str(template)], check=True)
+    template = working_tree_clone(tmp_path / "template")
     destination = tmp_path / "project"
     assert copy_template(destination, template=template).returncode == 0
     before = (*recorded(destination), git(destination, "rev-parse", "v0.1.0"))

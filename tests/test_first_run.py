@@ -24,9 +24,12 @@ import copier
 import pytest
 import workflow_steps
 import yaml
-from helpers import BIN, QUESTIONS, TEMPLATE_ROOT, Generated, attempt, copier_cli, git, plain_template, run
+from helpers import BIN, QUESTIONS, TEMPLATE_ROOT, Generated, attempt, copier_cli, default, git, plain_template, run
 from jinja2 import Environment, FileSystemLoader
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension
+
+GITHUB = default("github_repository")
+PACKAGE = default("package_name")
 
 PATH = f"{BIN}{os.pathsep}{os.environ['PATH']}"
 PEP_508 = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -287,8 +290,8 @@ def test_pre_commit_runs_the_locked_tools_with_no_network(generate, tmp_path: Pa
     checked = sh("uv run --frozen pre-commit run --all-files", work, prefix=no_network)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert sh("uv run --frozen pre-commit install", work).returncode == 0
-    (work / "src/my_package/extra.py").write_text('"""More."""\n\nANSWER = 42\n')
-    git(work, "add", "src/my_package/extra.py")
+    (work / f"src/{PACKAGE}/extra.py").write_text('"""More."""\n\nANSWER = 42\n')
+    git(work, "add", f"src/{PACKAGE}/extra.py")
     committed = sh("git -c user.name=A -c user.email=a@example.com commit -q -m 'More'", work, prefix=no_network)
     assert committed.returncode == 0, committed.stdout + committed.stderr
     assert "ruff check" in committed.stdout + committed.stderr, "the hooks ran"
@@ -296,9 +299,9 @@ def test_pre_commit_runs_the_locked_tools_with_no_network(generate, tmp_path: Pa
 
 
 PLANTED = {
-    "lint": ("src/my_package/planted_lint.py", '"""Planted."""\n\nimport os\n'),
-    "format": ("src/my_package/planted_format.py", '"""Planted."""\n\nVALUES = [1,2]\n'),
-    "types": ("src/my_package/planted_types.py", '"""Planted."""\n\n\ndef f() -> int:\n    return "a"\n'),
+    "lint": (f"src/{PACKAGE}/planted_lint.py", '"""Planted."""\n\nimport os\n'),
+    "format": (f"src/{PACKAGE}/planted_format.py", '"""Planted."""\n\nVALUES = [1,2]\n'),
+    "types": (f"src/{PACKAGE}/planted_types.py", '"""Planted."""\n\n\ndef f() -> int:\n    return "a"\n'),
     "tests": ("tests/test_planted.py", '"""Planted."""\n\n\ndef test_planted() -> None:\n    assert 1 + 1 == 3\n'),
 }
 
@@ -372,9 +375,9 @@ def test_check_release_files_needs_only_the_standard_library_and_ignores_uvs_git
     assert wrong_version.returncode == 1 and "the tag v0.2.0 says 0.2.0" in wrong_version.stderr
     not_normalised = check("v0.1.0-rc1")
     assert not_normalised.returncode == 1 and "normalised PEP 440" in not_normalised.stderr
-    (out / "my_package-0.0.9.tar.gz").write_text("stale")
+    (out / f"{PACKAGE}-0.0.9.tar.gz").write_text("stale")
     stale = check()
-    assert stale.returncode == 1 and "my_package-0.0.9.tar.gz" in stale.stderr
+    assert stale.returncode == 1 and f"{PACKAGE}-0.0.9.tar.gz" in stale.stderr
     assert ".gitignore" not in stale.stderr, "uv's .gitignore is not counted as a release file"
 
 
@@ -395,7 +398,7 @@ def test_the_message_after_copy_offers_both_remotes_and_warns_before_google_clou
     # Both remotes as printed: the SSH one is a command line, the HTTPS one stands beside it.
     ssh = next(line.strip() for line in message.splitlines() if line.strip().startswith("git remote add origin git@"))
     https = next(line.strip().rstrip(")") for line in message.splitlines() if "git remote add origin https://" in line)
-    remotes = {ssh: "git@github.com:your-org/my-package.git", https: "https://github.com/your-org/my-package.git"}
+    remotes = {ssh: f"git@github.com:{GITHUB}.git", https: f"https://github.com/{GITHUB}.git"}
     for command, url in remotes.items():
         assert sh(command, destination).returncode == 0
         assert git(destination, "remote", "get-url", "origin") == url

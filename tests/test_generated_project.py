@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from answer_sets import ANSWER_SETS
-from helpers import Generated, Virtualenv, commit, git, run
+from helpers import Generated, Virtualenv, commit, default, git, run
 from packaging.version import Version
 
 
@@ -62,7 +62,8 @@ def test_isolated_build_resolves_the_declared_build_requirements(
     """The default build fetches hatchling and hatch-vcs as pyproject declares them."""
     project = generate("defaults")
     shared_venv.run("-m", "build", "--wheel", "--outdir", tmp_path, project.path)
-    assert built_files(tmp_path) == ["my_package-0.1.0-py3-none-any.whl"]
+    wheel = f"{default('distribution_name').replace('-', '_')}-{default('initial_version')}-py3-none-any.whl"
+    assert built_files(tmp_path) == [wheel]
 
 
 def test_next_commit_gives_the_next_development_version(

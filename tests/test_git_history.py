@@ -10,7 +10,10 @@ import os
 import re
 from pathlib import Path
 
-from helpers import TEMPLATE_ROOT, Generated, commit, copier_cli, existing_repository, git, plain_template
+from helpers import TEMPLATE_ROOT, Generated, commit, copier_cli, default, existing_repository, git, plain_template
+
+AUTHOR = default("author_name")
+PACKAGE = default("package_name")
 
 
 def test_exactly_one_commit_tagged_with_the_initial_version(project: Generated) -> None:
@@ -42,7 +45,7 @@ def test_a_configured_git_identity_is_used_rather_than_the_author_answers(tmp_pa
     assert git(destination, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == f"{expected}|{expected}"
     assert git(destination, "tag", "-l", "--format=%(taggername) %(taggeremail)", "v0.1.0") == expected
     # The author answers still fill the package metadata.
-    assert 'name = "Your Name"' in (destination / "pyproject.toml").read_text()
+    assert f'name = "{AUTHOR}"' in (destination / "pyproject.toml").read_text()
 
 
 def test_no_git_config_was_written(project: Generated) -> None:
@@ -70,7 +73,7 @@ def test_without_git_on_path_the_files_stay_and_the_message_says_what_to_do(tmp_
     assert "git is not on PATH" in result.stderr
     assert "git tag -a v0.1.0" in result.stderr
     assert (destination / "pyproject.toml").is_file()
-    assert (destination / "src" / "my_package" / "ops.py").is_file()
+    assert (destination / "src" / PACKAGE / "ops.py").is_file()
     assert not (destination / ".git").exists()
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import workflow_steps
 import yaml
 from cloud import StandIns
-from helpers import TEMPLATE_ROOT, commit, git, pinned_requirements, run
+from helpers import TEMPLATE_ROOT, commit, git, pinned_requirements, run, working_tree_clone
 from package_index import running_index
 
 GITHUB_IDS = {"GITHUB_REPOSITORY_ID": "1000001", "GITHUB_REPOSITORY_OWNER_ID": "2000001"}
@@ -148,7 +148,7 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     shared_venv.pip("install", pinned_requirements()["uv"])
     # The template, released: a tagged clone stands in for gh:OWNER/gar-template.
     template = tmp_path / "gar-template"
-    run("git", "clone", "--quiet", "--no-tags", TEMPLATE_ROOT, template)  # its own tags, not the real ones
+    working_tree_clone(template)
     git(template, "tag", "v0.1.0")
     cloud = StandIns(tmp_path / "outside")
     cloud.add_project("finance-tools-1", "555555555555")

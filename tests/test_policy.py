@@ -16,15 +16,19 @@ from pathlib import Path
 import pytest
 import yaml
 from cloud import StandIns, accounts_usable, exchange, github_claims, writers
-from helpers import TEMPLATE_ROOT, copier_cli
+from helpers import TEMPLATE_ROOT, copier_cli, default
 
-PROJECT, LOCATION, POOL, PROVIDER = "my-gcp-project", "us-central1", "github-actions", "github"
+PROJECT, LOCATION = default("gcp_project_id"), default("gcp_location")
+POOL, PROVIDER = default("gcp_workload_identity_pool"), default("gcp_workload_identity_provider")
+# The organisation's repositories every package's reader reads.
+SHARED = tuple(default(k) for k in ("gcp_pypi_remote", "gcp_internal_repository", "gcp_virtual_repository"))
+OWNER = default("github_repository").split("/")[0]
 OWNER_ID, MANAGER, STRANGER = "2000001", "5000001", "6000001"
 PACKAGES = {  # project name -> (GitHub repository id); both names start "Enterprise Financial L"
     "Enterprise Financial Ledger Sync": "1000001",
     "Enterprise Financial Loans": "1000002",
 }
-ENVIRONMENT = "artifact-registry"
+ENVIRONMENT = default("github_environment")
 
 
 class Package:
@@ -110,7 +114,7 @@ def test_each_package_publishes_with_its_own_account_and_writes_no_other_reposit
 
 def test_impostors_of_the_repository_get_nothing(organisation) -> None:
     cloud, (first, _) = organisation
-    another = github_claims("your-org/other-tool", "1000099", OWNER_ID, ref="refs/tags/v1.0.0", environment=ENVIRONMENT)
+    another = github_claims(f"{OWNER}/other-tool", "1000099", OWNER_ID, ref="refs/tags/v1.0.0", environment=ENVIRONMENT)
     again = github_claims(first.github, "9999991", "9999992", ref="refs/tags/v1.0.0", environment=ENVIRONMENT)
     for claims in (another, again):
         assert usable(cloud, claims) == set()
@@ -122,11 +126,11 @@ def test_the_reader_reads_from_any_branch_and_writes_nowhere(organisation) -> No
     for package in packages:
         branch = package.claims("refs/heads/feature", environment="")
         assert usable(cloud, branch) == {package.reader}
-        for name in (*(p.repository for p in packages), "pypi-remote", "python-internal", "python-all"):
+        for name in (*(p.repository for p in packages), *SHARED):
             iam = state["repositories"][f"{PROJECT}/{LOCATION}/{name}"]["iam"]
             assert f"serviceAccount:{package.reader}" in iam["roles/artifactregistry.reader"], name
             assert package.reader not in writers(state, PROJECT, LOCATION, name), name
-    stranger = github_claims("your-org/not-set-up", "1000077", OWNER_ID, ref="refs/heads/main")
+    stranger = github_claims(f"{OWNER}/not-set-up", "1000077", OWNER_ID, ref="refs/heads/main")
     assert usable(cloud, stranger) == set(), "only repositories whose setup bound them may read"
 
 

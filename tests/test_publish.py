@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import real_gcloud
 import workflow_steps
 from helpers import IDENTITY, Generated, Virtualenv, commit, git, pinned_requirements, run
 from package_index import PackageIndex, running_index
@@ -534,10 +535,11 @@ def test_the_release_job_creates_the_github_release_once_and_a_rerun_updates_it(
     assert calls == [["release", "view"], ["release", "create"], ["release", "view"], ["release", "edit"]]
 
 
-@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the real gcloud is not installed")
+@pytest.mark.skipif(not real_gcloud.installed(), reason="the real gcloud is not installed")
 def test_the_readme_withdraw_command_is_one_gcloud_accepts(generate, tmp_path: Path) -> None:
     """The command of docs/publishing.md's "Withdraw a published version", as printed, parsed by the real gcloud (with
     no account it stops right after parsing)."""
+    commands = []
     for name in AUTH_MODES.values():
         project = generate(name)
         docs = (project.path / "docs/publishing.md").read_text()
@@ -548,11 +550,9 @@ def test_the_readme_withdraw_command_is_one_gcloud_accepts(generate, tmp_path: P
             f"gcloud artifacts versions delete 1.2.3 --package={normalized} --repository={answers['gcp_repository']} "
             f"--location={answers['gcp_location']} --project={answers['gcp_project_id']}"
         )
-        config = tmp_path / name
-        config.mkdir()
-        env = {**os.environ, "CLOUDSDK_CONFIG": str(config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
-        result = subprocess.run(shlex.split(command), env=env, capture_output=True, text=True, timeout=60, check=False)
-        assert "You do not currently have an active account selected" in result.stderr, result.stderr
+        commands.append(shlex.split(command)[1:])
+    for answer in real_gcloud.run_all(commands, tmp_path / "gcloud-config"):
+        assert real_gcloud.NO_ACCOUNT in str(answer["stderr"]), answer
 
 
 @pytest.mark.parametrize(

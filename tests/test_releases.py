@@ -19,7 +19,18 @@ import pytest
 import workflow_steps
 import yaml
 from answer_sets import ANSWER_SETS
-from helpers import BIN, TEMPLATE_ROOT, attempt, commit, copier_cli, edit, git, pinned_requirements, run
+from helpers import (
+    BIN,
+    TEMPLATE_ROOT,
+    attempt,
+    commit,
+    copier_cli,
+    edit,
+    git,
+    pinned_requirements,
+    run,
+    working_tree_clone,
+)
 
 RELEASE = TEMPLATE_ROOT / "tools" / "release.py"
 WORKFLOW = ".github/workflows/release.yml"
@@ -37,7 +48,7 @@ def release_tool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @dataclass
 class Released:
-    """A clone of this checkout's committed history, without tags, then tagged by tools/release.py."""
+    """A clone of this checkout (uncommitted changes as a draft commit), tagged by tools/release.py."""
 
     path: Path
     releases: list[tuple[str, str]]  # (vX.Y.Z, commit), oldest first
@@ -50,7 +61,7 @@ class Released:
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> Released:
     clone = tmp_path_factory.mktemp("released") / "gar-template"
-    run("git", "clone", "--quiet", "--no-tags", TEMPLATE_ROOT, clone)
+    working_tree_clone(clone)
     assert git(clone, "tag") == "", "the clone starts without tags"
     tagged = release_tool("tag", cwd=clone)
     assert tagged.returncode == 0, tagged.stderr

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 import yaml
-from answer_sets import DISTINCTIVE_DEFAULTS
+from answer_sets import DISTINCTIVE_QUESTIONS
 from helpers import (
     COMPUTED,
     SUPPORTED_PYTHONS,
@@ -15,6 +15,7 @@ from helpers import (
     TEMPLATE_ROOT,
     Generated,
     code_blocks,
+    default,
     markdown_section,
 )
 
@@ -41,17 +42,18 @@ def test_no_unrendered_jinja_in_paths_or_contents(project: Generated) -> None:
 
 
 def test_no_default_name_survives_where_another_was_given(project: Generated) -> None:
+    distinctive = {key: default(key) for key in DISTINCTIVE_QUESTIONS}
+    # The default repository's owner: the name part follows the distribution name.
+    distinctive["github_repository"] = default("github_repository").split("/")[0] + "/"
     replaced = {
-        key: default
-        for key, default in DISTINCTIVE_DEFAULTS.items()
-        if not str(project.answers[key]).startswith(default.rstrip("/"))
+        key: value for key, value in distinctive.items() if not str(project.answers[key]).startswith(value.rstrip("/"))
     }
     for path in project.files():
         relative = path.relative_to(project.path).as_posix()
         text = path.read_text(encoding="utf-8")
-        for key, default in replaced.items():
-            assert default not in relative, f"{relative} is named after the default {key} {default!r}"
-            assert default not in text, f"{relative} still holds the default {key} {default!r}"
+        for key, value in replaced.items():
+            assert value not in relative, f"{relative} is named after the default {key} {value!r}"
+            assert value not in text, f"{relative} still holds the default {key} {value!r}"
 
 
 def test_package_lives_under_its_own_name(project: Generated) -> None:
@@ -107,15 +109,14 @@ def test_answers_file_records_every_answer(project: Generated) -> None:
     expected.update(project.given)
     for key, value in expected.items():
         if key not in project.answers:
-            # Questions hidden by `when` (the workload identity ones in key mode, the reader account
-            # without internal dependencies) are not recorded.
+            # Questions hidden by `when` (the workload identity ones in key mode) are not recorded,
+            # nor is gcp_location_unlisted_ok, which is never asked and recorded only when given.
             hidden = (
                 "gcp_workload_identity",
                 "gcp_project_number",
                 "github_repository_id",
                 "github_owner_id",
                 "gcp_location_unlisted_ok",
-                "gcp_reader_",
                 "github_release_manager_ids",
             )
             assert key.startswith(hidden), key

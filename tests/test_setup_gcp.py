@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shlex
 import shutil
@@ -22,10 +21,18 @@ import time
 from pathlib import Path
 
 import pytest
+import real_gcloud
 from cloud import StandIns
-from helpers import TEMPLATE_ROOT, Generated
+from helpers import TEMPLATE_ROOT, Generated, defaults
 
 REPOSITORY_ID, OWNER_ID, USER_ID = "1000001", "2000001", "5000001"
+# The defaults project's names, as copier.yml derives them.
+D = defaults()
+PROJECT, LOCATION, POOL = D["gcp_project_id"], D["gcp_location"], D["gcp_workload_identity_pool"]
+GITHUB, PUBLISHER = D["github_repository"], D["publisher_email"]
+PROVIDER_KEY = f"{PROJECT}/{POOL}/{D['gcp_workload_identity_provider']}"
+REPOSITORY_KEY = f"{PROJECT}/{LOCATION}/{D['gcp_repository']}"
+VIRTUAL_KEY = f"{PROJECT}/{LOCATION}/{D['gcp_virtual_repository']}"
 NUMBER = "123456789012"
 SCRIPTS = TEMPLATE_ROOT / "template" / "scripts"
 SETUP_FILES = ("setup_gcp.py", "gcp_cloud.py", "gcp_organisation.py")
@@ -235,18 +242,18 @@ def test_a_second_run_and_check_change_nothing(ready) -> None:
 def damage(cloud: StandIns, what: str) -> str:
     """Break one thing a release needs; return the words --check must name."""
     state, gh = cloud.gcloud(), cloud.gh()
-    publisher = "publish-my-package@my-gcp-project.iam.gserviceaccount.com"
+    publisher = PUBLISHER
     if what == "binding removed":
         state["service_accounts"][publisher]["iam"]["roles/iam.workloadIdentityUser"] = []
         expected = f"{publisher}: principalSet://"
     elif what == "condition changed":
-        state["providers"]["my-gcp-project/github-actions/github"]["condition"] = "true"
+        state["providers"][PROVIDER_KEY]["condition"] = "true"
         expected = "attribute condition:\n    has   true"
     elif what == "environment missing":
-        del gh["repositories"]["your-org/my-package"]["environments"]["artifact-registry"]
+        del gh["repositories"][GITHUB]["environments"]["artifact-registry"]
         expected = "environment artifact-registry is missing"
     else:  # the repository was created again: GitHub now says another id
-        gh["repositories"]["your-org/my-package"]["id"] = "7777777"
+        gh["repositories"][GITHUB]["id"] = "7777777"
         expected = "now has github_repository_id 7777777, but this project recorded 1000001"
     cloud.write_gcloud(state)
     cloud.write_gh(gh)
@@ -276,7 +283,7 @@ def test_dry_run_is_a_plan_of_exactly_what_differs(wif, request) -> None:
     damage(cloud, "binding removed")
     planned = setup(cloud, project, "--dry-run").stdout
     commands = [line[2:] for line in planned.splitlines() if line.startswith("+ ")]
-    assert len(commands) == 1 and "add-iam-policy-binding publish-my-package@" in commands[0]
+    assert len(commands) == 1 and f"add-iam-policy-binding {PUBLISHER}" in commands[0]
     assert cloud.changing_calls() == []
     # The plan is the command to run, quoted to be read: run as printed, it repairs the binding.
     assert cloud.run("bash", "-c", commands[0], cwd=project).returncode == 0
@@ -288,25 +295,25 @@ def test_state_it_must_not_trust_stops_it_and_changes_nothing(wif, request, obst
     cloud, project = wif
     if obstacle == "docker repository":
         before_state = cloud.gcloud()
-        before_state["repositories"]["my-gcp-project/us-central1/my-package"] = {
+        before_state["repositories"][REPOSITORY_KEY] = {
             "format": "DOCKER", "mode": "STANDARD_REPOSITORY", "description": "", "upstreams": [], "iam": {},
         }  # fmt: skip
         cloud.write_gcloud(before_state)
-        named = "The repository my-package exists as DOCKER STANDARD_REPOSITORY"
+        named = f"The repository {D['gcp_repository']} exists as DOCKER STANDARD_REPOSITORY"
     else:
         cloud, project = request.getfixturevalue("ready")
         state = cloud.gcloud()
         if obstacle == "another provider":
-            state["providers"]["my-gcp-project/github-actions/legacy"] = {
+            state["providers"][f"{PROJECT}/{POOL}/legacy"] = {
                 "state": "ACTIVE", "issuer": "https://token.actions.githubusercontent.com", "condition": "",
                 "mapping": {"google.subject": "assertion.sub", "attribute.release": "assertion.repository_id"},
             }  # fmt: skip
             named = "another provider, legacy, that maps attribute.release"
         else:
-            virtual = state["repositories"]["my-gcp-project/us-central1/python-all"]
+            virtual = state["repositories"][VIRTUAL_KEY]
             for upstream in virtual["upstreams"]:
-                upstream["priority"] = 500 if upstream["id"] == "pypi-remote" else 100
-            named = "The virtual repository python-all reads pypi-remote (PyPI) before"
+                upstream["priority"] = 500 if upstream["id"] == D["gcp_pypi_remote"] else 100
+            named = f"The virtual repository {D['gcp_virtual_repository']} reads {D['gcp_pypi_remote']} (PyPI) before"
         cloud.write_gcloud(state)
     before = cloud.resources()
     cloud.forget_calls()
@@ -318,7 +325,7 @@ def test_state_it_must_not_trust_stops_it_and_changes_nothing(wif, request, obst
 def test_an_account_that_belongs_to_another_repository_stops_it(ready) -> None:
     cloud, project = ready
     state = cloud.gcloud()
-    account = state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]
+    account = state["service_accounts"][PUBLISHER]
     account["description"] = "gar-template publisher of other-package for GitHub repository id 1000999"
     cloud.write_gcloud(state)
     before = cloud.resources()
@@ -330,7 +337,7 @@ def test_an_account_that_belongs_to_another_repository_stops_it(ready) -> None:
 def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:
     cloud, project = wif
     record(project, github_repository_id=REPOSITORY_ID, github_owner_id=OWNER_ID)
-    cloud.add_github_repository("your-org/my-package", "7777777", "8888888")  # deleted, registered again
+    cloud.add_github_repository(GITHUB, "7777777", "8888888")  # deleted, registered again
     refused = setup(cloud, project, ok=False)
     assert f"now has github_repository_id 7777777, but this project recorded {REPOSITORY_ID}" in refused.stderr
     assert cloud.gcloud()["calls"] == [], "nothing is read, created or bound for the impostor"
@@ -339,29 +346,27 @@ def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:
 def test_a_provider_that_differs_stops_a_package_and_only_the_administrator_changes_it(ready) -> None:
     cloud, project = ready
     state = cloud.gcloud()
-    provider = state["providers"]["my-gcp-project/github-actions/github"]
-    provider["condition"] = "assertion.repository == 'your-org/my-package'"  # an earlier template's, by name
+    provider = state["providers"][PROVIDER_KEY]
+    provider["condition"] = f"assertion.repository == '{GITHUB}'"  # an earlier template's, by name
     provider["description"] = ""
     cloud.write_gcloud(state)
     refused = setup(cloud, project, ok=False)
-    assert "has   assertion.repository == 'your-org/my-package'" in refused.stderr
+    assert f"has   assertion.repository == '{GITHUB}'" in refused.stderr
     assert "python3 scripts/setup_gcp.py --organisation" in refused.stderr
     updated = setup(cloud, project, "--organisation").stdout
     assert "updating provider github" in updated
-    assert cloud.gcloud()["providers"]["my-gcp-project/github-actions/github"]["condition"] == (
-        "assertion.repository_owner_id == '2000001'"
-    )
+    assert cloud.gcloud()["providers"][PROVIDER_KEY]["condition"] == ("assertion.repository_owner_id == '2000001'")
 
 
 def test_earlier_environment_policies_are_replaced_not_kept(wif) -> None:
     cloud, project = wif
     gh = cloud.gh()
-    gh["repositories"]["your-org/my-package"]["environments"] = {
+    gh["repositories"][GITHUB]["environments"] = {
         "artifact-registry": {"policies": [{"id": 90, "name": "*", "type": "branch"}]}
     }
     cloud.write_gh(gh)
     setup(cloud, project)
-    policies = cloud.gh()["repositories"]["your-org/my-package"]["environments"]["artifact-registry"]["policies"]
+    policies = cloud.gh()["repositories"][GITHUB]["environments"]["artifact-registry"]["policies"]
     assert [(p["name"], p["type"]) for p in policies] == [("v*", "tag")]
 
 
@@ -388,7 +393,7 @@ def test_key_mode_then_workload_identity_leaves_no_key_and_no_secret(key, tmp_pa
     record(project, github_repository_id="", github_owner_id="")
     settings = settings_of(project)
     settings |= {"workload_identity": True}
-    settings["organisation"] |= {"pool": "github-actions", "provider": "github"}
+    settings["organisation"] |= {"pool": POOL, "provider": D["gcp_workload_identity_provider"]}
     (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
     setup(cloud, project)
     assert cloud.gcloud()["service_accounts"][publisher]["keys"] == [], "no user-managed key, active or not"
@@ -448,11 +453,9 @@ def test_an_organisation_that_forbids_keys_gets_told_why_and_what_instead(key) -
 def test_readers_may_read_and_never_write(wif) -> None:
     cloud, project = wif
     setup(cloud, project, "--reader", "group:data@example.com")
-    iam = cloud.gcloud()["repositories"]["my-gcp-project/us-central1/my-package"]["iam"]
+    iam = cloud.gcloud()["repositories"][REPOSITORY_KEY]["iam"]
     assert "group:data@example.com" in iam["roles/artifactregistry.reader"]
-    assert iam["roles/artifactregistry.writer"] == [
-        "serviceAccount:publish-my-package@my-gcp-project.iam.gserviceaccount.com"
-    ]
+    assert iam["roles/artifactregistry.writer"] == [f"serviceAccount:{PUBLISHER}"]
     refused = setup(cloud, project, "--reader", "allUsers", ok=False)
     assert refused.returncode == 1 and "expected a member such as group:" in refused.stderr
 
@@ -461,8 +464,8 @@ def test_a_shared_repository_is_reported_with_the_way_out(ready) -> None:
     """A project of the earlier layout: two packages write one repository."""
     cloud, project = ready
     state = cloud.gcloud()
-    state["repositories"]["my-gcp-project/us-central1/my-package"]["iam"]["roles/artifactregistry.writer"].append(
-        "serviceAccount:publish-other@my-gcp-project.iam.gserviceaccount.com"
+    state["repositories"][REPOSITORY_KEY]["iam"]["roles/artifactregistry.writer"].append(
+        f"serviceAccount:publish-other@{PROJECT}.iam.gserviceaccount.com"
     )
     cloud.write_gcloud(state)
     warned = setup(cloud, project).stdout
@@ -470,7 +473,7 @@ def test_a_shared_repository_is_reported_with_the_way_out(ready) -> None:
     assert "--data gcp_repository=NEW_NAME" in warned
 
 
-@pytest.mark.skipif(shutil.which("gcloud") is None, reason="the real gcloud is not installed")
+@pytest.mark.skipif(not real_gcloud.installed(), reason="the real gcloud is not installed")
 def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> None:
     """Every distinct command the script issued in these scenarios, parsed by the real gcloud."""
     distinct: dict[tuple[str, ...], list[str]] = {}
@@ -482,24 +485,22 @@ def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> 
             setup(cloud, project, "--new-key")
         else:  # the repair paths: a changed provider, a deleted pool and provider, a stale binding
             state = cloud.gcloud()
-            state["providers"]["my-gcp-project/github-actions/github"] |= {"condition": "true", "state": "DELETED"}
-            state["pools"]["my-gcp-project/github-actions"]["state"] = "DELETED"
-            state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["iam"][
-                "roles/iam.workloadIdentityUser"
-            ].append("principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*")
-            state["service_accounts"]["publish-my-package@my-gcp-project.iam.gserviceaccount.com"]["description"] = ""
-            state["repositories"]["my-gcp-project/us-central1/python-all"]["upstreams"].pop(0)
+            state["providers"][PROVIDER_KEY] |= {"condition": "true", "state": "DELETED"}
+            state["pools"][f"{PROJECT}/{POOL}"]["state"] = "DELETED"
+            state["service_accounts"][PUBLISHER]["iam"]["roles/iam.workloadIdentityUser"].append(
+                "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*"
+            )
+            state["service_accounts"][PUBLISHER]["description"] = ""
+            state["repositories"][VIRTUAL_KEY]["upstreams"].pop(0)
             cloud.write_gcloud(state)
             repaired = setup(cloud, project, "--organisation").stdout
-            assert "pool github-actions was deleted" in repaired and "updating provider github" in repaired
+            assert f"pool {POOL} was deleted" in repaired
+            assert f"updating provider {D['gcp_workload_identity_provider']}" in repaired
             after = cloud.gcloud()
-            assert after["pools"]["my-gcp-project/github-actions"]["state"] == "ACTIVE"
-            assert after["providers"]["my-gcp-project/github-actions/github"]["state"] == "ACTIVE"
+            assert after["pools"][f"{PROJECT}/{POOL}"]["state"] == "ACTIVE"
+            assert after["providers"][PROVIDER_KEY]["state"] == "ACTIVE"
         for call in cloud.gcloud()["calls"]:
             distinct.setdefault(tuple(w for w in call if not w.startswith("-"))[:4], call)
-    config = tmp_path / "gcloud-config"
-    config.mkdir()
-    env = {**os.environ, "CLOUDSDK_CONFIG": str(config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
     upstreams = tmp_path / "upstreams.json"
     upstreams.write_text(
         json.dumps([{"id": "a", "repository": "projects/p/locations/l/repositories/a", "priority": 1}])
@@ -507,14 +508,13 @@ def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> 
     verbs = {word for c in distinct.values() for word in c[:5]}
     expected = {"create-oidc", "update-oidc", "undelete", "remove-iam-policy-binding", "disable", "delete", "update"}
     assert expected <= verbs
-    for command in distinct.values():
-        # gcloud reads the upstream policy file while parsing: give it one that still exists.
-        command = [
-            f"--upstream-policy-file={upstreams}" if word.startswith("--upstream-policy-file=") else word
-            for word in command
-        ]
-        result = subprocess.run(["gcloud", *command], env=env, capture_output=True, text=True, timeout=60, check=False)
-        assert "You do not currently have an active account selected" in result.stderr, (command, result.stderr)
+    # gcloud reads the upstream policy file while parsing: give it one that still exists.
+    commands = [
+        [f"--upstream-policy-file={upstreams}" if w.startswith("--upstream-policy-file=") else w for w in command]
+        for command in distinct.values()
+    ]
+    for command, answer in zip(commands, real_gcloud.run_all(commands, tmp_path / "gcloud-config"), strict=True):
+        assert real_gcloud.NO_ACCOUNT in str(answer["stderr"]), (command, answer)
 
 
 def test_without_gh_the_route_needs_no_gh(generate, tmp_path: Path) -> None:

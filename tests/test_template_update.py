@@ -25,13 +25,26 @@ from pathlib import Path
 import pytest
 import workflow_steps
 import yaml
-from helpers import UpdateSetup, commit, copier_cli, edit, git, overlapping_edit, pinned_requirements, run
+from helpers import (
+    UpdateSetup,
+    commit,
+    copier_cli,
+    default,
+    edit,
+    git,
+    overlapping_edit,
+    pinned_requirements,
+    run,
+)
+
+GITHUB = default("github_repository")
+PACKAGE = default("package_name")
 
 FAKE_GH = Path(__file__).with_name("fake_gh.py")
 WORKFLOW = ".github/workflows/template-update.yml"
 REQUIREMENTS = ".github/template-update-requirements.txt"
 # What the runner and the `uses:` steps would provide, given locally.
-APP = {"TOKEN": "app-token", "GH_TOKEN": "app-token", "GH_REPO": "your-org/my-package", "BASE": "main"}
+APP = {"TOKEN": "app-token", "GH_TOKEN": "app-token", "GH_REPO": GITHUB, "BASE": "main"}
 BOT = {
     "GIT_AUTHOR_NAME": "template-updater[bot]",
     "GIT_AUTHOR_EMAIL": "template-updater[bot]@users.noreply.github.com",
@@ -178,7 +191,7 @@ def rendered_numstat(template: Path) -> set[str]:
     found = set()
     for line in git(template, "diff", "--numstat", "v0.1.0", "v0.2.0", "--", "template/").splitlines():
         added, removed, name = line.split("\t")
-        name = name.removeprefix("template/").removesuffix(".jinja").replace("{{ package_name }}", "my_package")
+        name = name.removeprefix("template/").removesuffix(".jinja").replace("{{ package_name }}", PACKAGE)
         found.add(f"{added}\t{removed}\t{name}")
     return found
 
@@ -207,7 +220,7 @@ def test_a_newer_release_gives_one_pull_request_with_exactly_the_template_change
 
     opened = job.pull_request()
     assert opened.returncode == 0, opened.stdout + opened.stderr
-    assert opened.stdout == "https://github.com/your-org/my-package/pull/1\n"
+    assert opened.stdout == f"https://github.com/{GITHUB}/pull/1\n"
     [pull] = job.gh()["pulls"]
     assert (pull["headRefName"], pull["baseRefName"], pull["state"]) == ("template-update", "main", "OPEN")
     assert pull["title"] == "Update from the template, v0.1.0 to v0.2.0"

@@ -30,11 +30,15 @@ from helpers import (
     attempt,
     commit,
     copier_cli,
+    default,
     edit,
     git,
     overlapping_edit,
     run,
+    working_tree_clone,
 )
+
+PACKAGE = default("package_name")
 
 
 def files_with(project: Path, text: str) -> list[str]:
@@ -54,7 +58,7 @@ def test_update_brings_template_changes_and_keeps_the_owners_work(update_setup: 
     assert "Template v0.2.0 says hello." in readme
     assert "Ask #data-platform for access first." in readme
     assert (project / "CONTRIBUTING.md").read_text() == "Contributions welcome.\n"
-    assert (project / "NOTES.md").is_file() and (project / "src/my_package/extra.py").is_file()
+    assert (project / "NOTES.md").is_file() and (project / f"src/{PACKAGE}/extra.py").is_file()
     assert list(project.rglob("*.rej")) == []
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v0.2.0"
@@ -65,22 +69,24 @@ def test_update_brings_template_changes_and_keeps_the_owners_work(update_setup: 
 
 def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: UpdateSetup, tmp_path: Path) -> None:
     project = update_setup.fresh_project(tmp_path / "project")
-    users = files_with(project, "us-central1")
+    before = default("gcp_location")
+    after = "europe-west1" if before != "europe-west1" else "us-east1"
+    users = files_with(project, before)
     assert {"README.md", ".github/workflows/publish.yml", "scripts/gcp_settings.json"} <= set(users)
-    result = copier_cli("update", "--trust", "--defaults", "--data", "gcp_location=europe-west1", cwd=project)
+    result = copier_cli("update", "--trust", "--defaults", "--data", f"gcp_location={after}", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert files_with(project, "us-central1") == []
-    assert set(users) <= set(files_with(project, "europe-west1"))
+    assert files_with(project, before) == []
+    assert set(users) <= set(files_with(project, after))
 
     # The Google Cloud side does not follow by itself: the migration says what to run again.
     message = result.stdout[result.stdout.index("gar-template: this update changed answers") :]
     changes = [line.strip() for line in message.splitlines() if " -> " in line]
-    assert changes == ["gcp_location: us-central1 -> europe-west1 (the location of the Artifact Registry repository)"]
+    assert changes == [f"gcp_location: {before} -> {after} (the location of the Artifact Registry repository)"]
     commands = [line.strip() for line in message.splitlines() if line.startswith("  python3 ")]
     assert commands == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
     # The dry run, as printed, plans the repository in the new location.
     dry_run = run(*shlex.split(commands[0]), cwd=project)
-    assert "--location=europe-west1" in dry_run or "--location europe-west1" in dry_run, dry_run
+    assert f"--location={after}" in dry_run or f"--location {after}" in dry_run, dry_run
 
 
 def test_an_update_that_changes_no_google_cloud_answer_says_nothing_about_it(
@@ -116,9 +122,9 @@ def test_overlapping_edits_fail_the_update_and_name_the_file_with_nothing_lost(
     assert "<<<<<<< before updating" in readme and ">>>>>>> after updating" in readme
     assert "Owner's own line." in readme and "Template v0.2.0 says hello." in readme
     assert (project / "CONTRIBUTING.md").is_file() and "as of template v0.2.0" in (
-        project / "src/my_package/ops.py"
+        project / f"src/{PACKAGE}/ops.py"
     ).read_text()
-    assert (project / "NOTES.md").is_file() and (project / "src/my_package/extra.py").is_file()
+    assert (project / "NOTES.md").is_file() and (project / f"src/{PACKAGE}/extra.py").is_file()
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v0.2.0"
     assert list(project.rglob("*.rej")) == []
 
@@ -135,16 +141,16 @@ def test_rejected_hunks_fail_the_update_and_name_the_rej_file(update_setup: Upda
 def test_renaming_the_package_carries_the_owners_files_over(update_setup: UpdateSetup, tmp_path: Path) -> None:
     project = update_setup.fresh_project(tmp_path / "project")
     edit(
-        project / "src/my_package/ops.py",
+        project / f"src/{PACKAGE}/ops.py",
         '"""Return the product of a and b."""',
         '"""Multiply: the owner\'s docstring."""',
     )
     commit(project, "Owner edits a template file", "--all")
     result = copier_cli("update", "--trust", "--defaults", "--data", "package_name=ledger", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert "package renamed from my_package to ledger" in result.stdout
+    assert f"package renamed from {PACKAGE} to ledger" in result.stdout
 
-    assert not (project / "src/my_package").exists()
+    assert not (project / f"src/{PACKAGE}").exists()
     extra = (project / "src/ledger/extra.py").read_text()
     assert extra.startswith("from ledger.ops import add")
     ops = (project / "src/ledger/ops.py").read_text()
@@ -162,7 +168,7 @@ def test_update_without_rename_leaves_the_package_alone(update_setup: UpdateSetu
     assert result.returncode == 0, result.stderr
     assert "package renamed" not in result.stdout
     # The template's change to ops.py arrives in place; nothing is moved, added or deleted.
-    assert git(project, "status", "--porcelain", "--", "src") == "M src/my_package/ops.py"
+    assert git(project, "status", "--porcelain", "--", "src") == f"M src/{PACKAGE}/ops.py"
 
 
 def test_recopy_regenerates_from_the_answers_without_touching_git_history(
@@ -177,7 +183,7 @@ def test_recopy_regenerates_from_the_answers_without_touching_git_history(
     # Recopy renders the template afresh: the deleted file is back, the answers are kept.
     assert (project / "LICENSE").is_file()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["package_name"] == "my_package" and answers["_commit"] == "v0.2.0"
+    assert answers["package_name"] == f"{PACKAGE}" and answers["_commit"] == "v0.2.0"
     # Recopy is a copy to Copier; the task sees an existing repository and leaves it alone.
     assert (git(project, "rev-list", "--count", "HEAD"), git(project, "tag")) == (commits, tags)
     assert "history and tags were left untouched" in result.stderr
@@ -214,7 +220,7 @@ class DroppingTemplate:
 
 
 GUIDE, CHECKLIST = "notes/setup-guide.md", "notes/checklist.md"
-VERSION_FILE, SCRATCH = "src/my_package/_version.py", "scratch/"
+VERSION_FILE, SCRATCH = f"src/{PACKAGE}/_version.py", "scratch/"
 # What setuptools-scm writes into its version file.
 SCM_VERSION_FILE = "# file generated by setuptools-scm\n# don't change, don't track in version control\n"
 IGNORED_BY_OLD = "\n# An older setup\nsrc/*/_version.py\nscratch/\n"
@@ -233,7 +239,7 @@ def with_uv(present: bool) -> dict[str, str]:
 def dropping_template(tmp_path_factory: pytest.TempPathFactory) -> DroppingTemplate:
     root = tmp_path_factory.mktemp("dropping")
     template = root / "template"
-    run("git", "clone", "--quiet", "--no-tags", TEMPLATE_ROOT, template)  # its own tags, not the real ones
+    working_tree_clone(template)
     (template / "template/notes").mkdir()
     (template / "template" / GUIDE).write_text("How to set up.\n")
     (template / "template" / CHECKLIST).write_text("- [ ] set up\n")
