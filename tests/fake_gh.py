@@ -13,35 +13,58 @@ HANDLERS under its command words; `repo` is the OWNER/NAME from --repo/-R or GH_
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-State = dict[str, Any]
+# A setup calls gh a dozen times, each a new process: modules only some commands need are imported
+# where they are used, and typing's names not at all at run time, which halves each call's start-up.
+State = dict[str, "Any"]  # a string: Any is not imported at run time
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from typing import Any
+
+    Route = Callable[[State, dict[str, Any], re.Match[str], dict[str, Any]], object]
+    Command = Callable[[State, str, list[str]], int]
 
 
 class GhError(Exception):
     """A failure the real gh reports on stderr with exit status 1."""
 
 
-def load(path: Path) -> State:
-    return json.loads(path.read_text()) if path.is_file() else {}
+def load(path: str) -> State:
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as file:
+        loaded: State = json.load(file)
+    return loaded
 
 
-def save(path: Path, state: State) -> None:
-    path.write_text(json.dumps(state, indent=2) + "\n")
+def save(path: str, state: State) -> None:
+    with open(path, "w") as file:
+        file.write(json.dumps(state, indent=2) + "\n")
+
+
+def text_of(path: str) -> str:
+    """A --body-file or --notes-file: standard input for `-`."""
+    if path == "-":
+        return sys.stdin.read()
+    with open(path) as file:
+        return file.read()
+
+
+def now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
     """An argument parser that fails as gh does: a message and exit status 1."""
+    import argparse
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str) -> None:  # type: ignore[override]
@@ -78,7 +101,7 @@ def pulls_of(state: State, repo: str) -> list[dict[str, Any]]:
 
 def body_from(args: argparse.Namespace) -> str | None:
     if args.body_file is not None:
-        return sys.stdin.read() if args.body_file == "-" else Path(args.body_file).read_text()
+        return text_of(args.body_file)
     return args.body
 
 
@@ -143,7 +166,7 @@ def pr_create(state: State, repo: str, argv: list[str]) -> int:
         "state": "OPEN",
         "isDraft": args.draft,
         "url": f"https://github.com/{repo}/pull/{number}",
-        "createdAt": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "createdAt": now(),
     }
     state["pulls"].append(pr)
     print(pr["url"])
@@ -216,16 +239,15 @@ def release_create(state: State, repo: str, argv: list[str]) -> int:
     p.add_argument("--verify-tag", action="store_true")
     p.add_argument("--draft", "-d", action="store_true")
     args = p.parse_args(argv)
-    if args.notes_file is not None:
-        body = sys.stdin.read() if args.notes_file == "-" else Path(args.notes_file).read_text()
-    else:
-        body = args.notes or ""
+    body = text_of(args.notes_file) if args.notes_file is not None else args.notes or ""
     if any(release["tagName"] == args.tag for release in releases_of(state, repo)):
         raise GhError(
             f"HTTP 422: Validation Failed (https://api.github.com/repos/{repo}/releases)\n"
             "Release.tag_name already exists"
         )
     if args.verify_tag:
+        import subprocess
+
         remote = subprocess.run(
             ["git", "ls-remote", "--exit-code", "origin", f"refs/tags/{args.tag}"], capture_output=True, check=False
         )
@@ -238,7 +260,7 @@ def release_create(state: State, repo: str, argv: list[str]) -> int:
         "body": body,
         "isDraft": args.draft,
         "url": f"https://github.com/{repo}/releases/tag/{args.tag}",
-        "createdAt": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "createdAt": now(),
     }
     state["releases"].append(release)
     print(release["url"])
@@ -259,7 +281,7 @@ def release_edit(state: State, repo: str, argv: list[str]) -> int:
     if args.title is not None:
         found[0]["name"] = args.title
     if args.notes_file is not None:
-        found[0]["body"] = sys.stdin.read() if args.notes_file == "-" else Path(args.notes_file).read_text()
+        found[0]["body"] = text_of(args.notes_file)
     elif args.notes is not None:
         found[0]["body"] = args.notes
     print(found[0]["url"])
@@ -302,7 +324,6 @@ def environment(repo: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 # REST routes: (method, path pattern) -> handler(state, repository, path match, request body).
-Route = Callable[[State, dict[str, Any], "re.Match[str]", dict[str, Any]], object]
 
 
 def get_repository(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
@@ -406,6 +427,8 @@ def secret(state: State, argv: list[str]) -> str:
         if repo.get("refuse_secrets"):
             raise GhError("failed to set secret: HTTP 403: Resource not accessible by integration")
         # A digest, not the secret: the stand-in's state file must hold no credential either.
+        import hashlib
+
         secrets[name] = hashlib.sha256(sys.stdin.read().encode()).hexdigest()
         return f"✓ Set Actions secret {name} for {option(argv, '--repo')}"
     if verb == "delete":
@@ -433,7 +456,7 @@ def variable(state: State, argv: list[str]) -> str:
 LOCAL: dict[str, Callable[[State, list[str]], str]] = {"auth": auth, "api": api, "secret": secret, "variable": variable}
 
 
-def serve(state_file: Path, port_file: Path) -> None:
+def serve(state_file: str, port_file: str) -> None:
     """GitHub's REST API on 127.0.0.1, over the same state: what `curl` reaches without gh."""
     import http.server
 
@@ -463,12 +486,12 @@ def serve(state_file: Path, port_file: Path) -> None:
             pass
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    port_file.write_text(str(server.server_address[1]))
+    with open(port_file, "w") as file:
+        file.write(str(server.server_address[1]))
     server.serve_forever()
 
 
-Handler = Callable[[State, str, list[str]], int]
-HANDLERS: dict[tuple[str, ...], Handler] = {
+HANDLERS: dict[tuple[str, ...], Command] = {
     ("pr", "list"): pr_list,
     ("pr", "create"): pr_create,
     ("pr", "edit"): pr_edit,
@@ -492,9 +515,9 @@ def repository(argv: list[str]) -> tuple[str | None, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    state_file = Path(os.environ["GH_STATE"])
+    state_file = os.environ["GH_STATE"]
     if argv[:1] == ["serve"]:
-        serve(state_file, Path(argv[1]))
+        serve(state_file, argv[1])
         return 0
     state = load(state_file)
     state.setdefault("calls", []).append(argv)
