@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,12 +105,17 @@ def commit(project: Path, message: str, *args: str) -> None:
 
 
 def pinned_requirements() -> dict[str, str]:
-    """requirements-dev.txt as {name: "name==version"}: the versions every test environment uses."""
-    pins = {}
-    for line in (TEMPLATE_ROOT / "requirements-dev.txt").read_text().splitlines():
-        if "==" in line and not line.lstrip().startswith("#"):
-            pins[line.split("==")[0].strip()] = line.strip()
-    return pins
+    """pyproject.toml's dev group as {name: "name==version"}: the versions every test environment uses."""
+    groups = tomllib.loads((TEMPLATE_ROOT / "pyproject.toml").read_text())["dependency-groups"]
+
+    def flattened(group: str) -> list[str]:
+        return [
+            r
+            for item in groups[group]
+            for r in (flattened(item["include-group"]) if isinstance(item, dict) else [item])
+        ]
+
+    return {requirement.split("==")[0]: requirement for requirement in flattened("dev")}
 
 
 def plain_template(destination: Path) -> Path:

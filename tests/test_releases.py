@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -239,11 +240,31 @@ def quickstart_blocks() -> list[list[str]]:
     return [block.strip().splitlines() for block in re.findall(r"```bash\n(.*?)```", quickstart, re.DOTALL)]
 
 
-def test_readme_test_commands_are_the_ones_ci_runs() -> None:
-    [(install, test)] = [block for block in quickstart_blocks() if "requirements-dev.txt" in " ".join(block)]
+def test_readme_test_command_is_the_one_ci_runs() -> None:
+    [[test]] = [block for block in quickstart_blocks() if " pytest " in " ".join(block)]
     ci = (TEMPLATE_ROOT / ".ci/run").read_text().splitlines()
     assert ci[-1] == test, "CI runs the README's test command"
-    assert "-r requirements-dev.txt" in install and any("-r requirements-dev.txt" in line for line in ci)
+    assert test.startswith("uv run --locked "), "the test tools at uv.lock's versions"
+
+
+def test_ci_installs_the_pinned_uv_when_the_machine_has_none(tmp_path: Path) -> None:
+    """.ci/run's bootstrap, run as written with no uv on PATH: it installs the uv that pyproject.toml
+    pins (uv's own installer downloads binaries, which these machines cannot reach)."""
+    script = (TEMPLATE_ROOT / ".ci/run").read_text()
+    bootstrap = script[script.index("if ! command -v uv") : script.index("\nfi\n") + 4]
+    checkout = tmp_path / "checkout"
+    (checkout / ".ci").mkdir(parents=True)
+    shutil.copy(TEMPLATE_ROOT / "pyproject.toml", checkout)
+    # A PATH with python3 (a venv of this interpreter's base, so no uv in it) and the system's tools.
+    base = tmp_path / "base"
+    run(sys.executable, "-m", "venv", "--without-pip", base)
+    path = f"{base / 'bin'}{os.pathsep}/usr/bin:/bin"
+    assert shutil.which("uv", path=path) is None
+    found = attempt(
+        "bash", "-euo", "pipefail", "-c", f"{bootstrap}\nuv --version", cwd=checkout, env={**os.environ, "PATH": path}
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split()[:2] == ["uv", pinned_requirements()["uv"].split("==")[1]]
 
 
 def test_readme_quickstart_trial_runs_as_printed_and_updates(released: Released, tmp_path: Path) -> None:
