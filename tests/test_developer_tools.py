@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import workflow_steps
-import yaml
 from helpers import (
     BIN,
     TEMPLATE_ROOT,
@@ -30,7 +29,6 @@ from helpers import (
     markdown_section,
     pinned_requirements,
     run,
-    table_rows,
     tool,
 )
 
@@ -76,21 +74,6 @@ def test_this_repository_is_lint_clean() -> None:
     """The template's own Python (hooks, tests, benchmarks) follows the same tools."""
     passes("ruff", "check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
     passes("ruff", "format", "--check", "--no-cache", ".", cwd=TEMPLATE_ROOT)
-
-
-def test_the_readme_documents_every_question() -> None:
-    """Each asked question has a row in README.md's Questions table, and one in "What is validated"
-    when it has a rule (a pair such as `gcp_workload_identity_pool`, `_provider` shares a row)."""
-    readme = (TEMPLATE_ROOT / "README.md").read_text()
-    questions = " ".join(row["key"] for row in table_rows(markdown_section(readme, "## Questions")))
-    validated = " ".join(row["question"] for row in table_rows(markdown_section(readme, "### What is validated")))
-    spec = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
-    for key, question in spec.items():
-        if key.startswith("_") or not isinstance(question, dict) or question.get("when") is False:
-            continue
-        assert f"`{key}`" in questions, f"{key} is missing from the Questions table"
-        if "validator" in question or "choices" in question:
-            assert f"`{key}`" in validated or f"`_{key.rsplit('_', 1)[1]}`" in validated, key
 
 
 # --- The uv route, repo-review, spelling, the lockfile in CI ------------------------------------

@@ -141,9 +141,9 @@ SITUATIONS = {
 }
 
 
-def test_every_situation_of_the_readmes_environments_table_has_its_test() -> None:
-    readme = (TEMPLATE_ROOT / "README.md").read_text()
-    rows = table_rows(markdown_section(readme, "### Environments"))
+def test_every_situation_of_the_environments_table_has_its_test() -> None:
+    page = (TEMPLATE_ROOT / "docs/copying.md").read_text()
+    rows = table_rows(markdown_section(page, "## Environments"))
     assert [row["situation"] for row in rows] == list(SITUATIONS), "the table and SITUATIONS list the same rows"
     for tests in SITUATIONS.values():
         for test in (tests,) if isinstance(tests, str) else tests:

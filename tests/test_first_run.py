@@ -24,7 +24,19 @@ import copier
 import pytest
 import workflow_steps
 import yaml
-from helpers import BIN, QUESTIONS, TEMPLATE_ROOT, Generated, attempt, copier_cli, default, git, plain_template, run
+from helpers import (
+    BIN,
+    QUESTIONS,
+    TEMPLATE_ROOT,
+    Generated,
+    attempt,
+    copier_cli,
+    default,
+    git,
+    markdown_section,
+    plain_template,
+    run,
+)
 from jinja2 import Environment, FileSystemLoader
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension
 
@@ -189,11 +201,11 @@ def test_a_name_with_nothing_to_derive_from_stops_on_the_named_question(template
     assert worker.answers.combined["package_name"] == "daicho_sync"
 
 
-def test_what_the_readme_says_a_refused_answer_prints_is_what_copier_prints(tmp_path: Path) -> None:
-    """The README quotes the last line of Copier's traceback for a refused --data value."""
-    readme = (TEMPLATE_ROOT / "README.md").read_text()
+def test_what_the_docs_say_a_refused_answer_prints_is_what_copier_prints(tmp_path: Path) -> None:
+    """docs/validation.md quotes the last line of Copier's traceback for a refused --data value."""
+    readme = (TEMPLATE_ROOT / "docs/validation.md").read_text()
     quoted = re.search(r"read its \*\*last line\*\*:\n\n```\n(.*?)\n```", readme)
-    assert quoted, "the README quotes the line to read"
+    assert quoted, "docs/validation.md quotes the line to read"
     answer = re.search(r"question '(\w+)'", quoted.group(1))
     assert answer
     refused = copier_cli(
@@ -311,8 +323,8 @@ def test_one_command_runs_what_ci_runs_and_fails_on_each_planted_error(generate,
     lint job runs the same noxfile: here its own steps run as the runner would run them."""
     project = generate("defaults")
     work = clone(project, tmp_path)
-    lint_section = (work / "README.md").read_text().split("## Lint, format, types", 1)[1].split("\n## ", 1)[0]
-    assert re.search(r"^uv run nox +#", lint_section, re.MULTILINE), "the README's one command"
+    develop = markdown_section((work / "README.md").read_text(), "## Develop")
+    assert re.search(r"^uv run nox +#", develop, re.MULTILINE), "the README's one command"
     workflow = workflow_steps.load(work / ".github/workflows/test.yml")
     assert [s.get("run") for s in workflow["jobs"]["lint"]["steps"]][-1] == "uv run --no-sync nox"
     runner_temp = tmp_path / "runner"
