@@ -74,13 +74,30 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
 
 def jq(value: object, expression: str) -> str:
-    """The few jq expressions the workflows use: `.[].FIELD` and `length`."""
+    """The few jq expressions the workflows and the setup use, printed as gh prints them (strings
+    raw, one result a line): `length`, `.[].FIELD`, `[.[] | .FIELD]`, paths such as `.object.sha`,
+    several of them separated by `, ` (one line each), and `+` joining paths and "literal" strings."""
     if expression == "length":
         return f"{len(value)}\n"  # type: ignore[arg-type]
     if expression.startswith(".[]."):
         field = expression.removeprefix(".[].")
         return "".join(f"{item[field]}\n" for item in value)  # type: ignore[union-attr]
-    raise GhError(f"fake gh: --jq {expression!r} is not supported by this stand-in")
+    collected = re.fullmatch(r"\[\.\[\] \| \.(\w+)\]", expression)
+    if collected:
+        return json.dumps([item[collected[1]] for item in value]) + "\n"  # type: ignore[union-attr]
+
+    def term(text: str) -> object:
+        if text.startswith('"'):
+            return json.loads(text)
+        if not re.fullmatch(r"(\.\w+)+", text):
+            raise GhError(f"fake gh: --jq {expression!r} is not supported by this stand-in")
+        found = value
+        for key in text.split(".")[1:]:
+            found = found[key]  # type: ignore[index]
+        return found
+
+    results = ("".join(str(term(t.strip())) for t in part.split(" + ")) for part in expression.split(", "))
+    return "".join(f"{result}\n" for result in results)
 
 
 def export(value: object, expression: str | None) -> str:
@@ -327,7 +344,28 @@ def environment(repo: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def get_repository(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
-    return {"id": int(repo["id"]), "full_name": match["repo"], "owner": {"id": int(repo["owner_id"])}}
+    return {
+        "id": int(repo["id"]),
+        "full_name": match["repo"],
+        "owner": {"id": int(repo["owner_id"])},
+        "default_branch": repo.get("default_branch", "main"),
+    }
+
+
+def get_tag_ref(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    """A tag as GitHub has it now: repo["tags"][NAME] is {"type": "tag" (annotated) or "commit", "sha"}."""
+    found = repo.get("tags", {}).get(match["tag"])
+    if found is None:
+        raise GhError("gh: Not Found (HTTP 404)")
+    return {"ref": f"refs/tags/{match['tag']}", "object": found}
+
+
+def get_tag_object(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
+    """An annotated tag's object: repo["tag_objects"][SHA] is the commit it names."""
+    found = repo.get("tag_objects", {}).get(match["sha"])
+    if found is None:
+        raise GhError("gh: Not Found (HTTP 404)")
+    return {"sha": match["sha"], "object": {"type": "commit", "sha": found}}
 
 
 def put_environment(state: State, repo: dict[str, Any], match: re.Match[str], body: dict[str, Any]) -> object:
@@ -380,6 +418,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", ENV + "/deployment-branch-policies"): add_policy,
     ("DELETE", ENV + r"/deployment-branch-policies/(?P<id>\d+)"): delete_policy,
     ("GET", REPO + "/rulesets"): list_rulesets,
+    ("GET", REPO + r"/git/ref/tags/(?P<tag>.+)"): get_tag_ref,
+    ("GET", REPO + r"/git/tags/(?P<sha>[0-9a-f]+)"): get_tag_object,
 }
 
 
@@ -403,14 +443,8 @@ def api(state: State, argv: list[str]) -> str:
         body = json.loads(sys.stdin.read() or "{}")
     result = rest(state, method, path, body)
     expression = option(argv, "--jq")
-    if expression == ".id, .owner.id":
-        return f"{result['id']}\n{result['owner']['id']}"  # type: ignore[index]
-    if expression == ".id":
-        return str(result["id"])  # type: ignore[index]
-    if expression == "[.[] | .target]":
-        return json.dumps([r["target"] for r in result])  # type: ignore[union-attr]
     if expression is not None:
-        raise GhError(f"fake gh: --jq {expression!r} is not supported by this stand-in")
+        return jq(result, expression).removesuffix("\n")
     return "" if result is None else json.dumps(result)
 
 

@@ -57,6 +57,13 @@ def indexes(
 INSTALL_STEP = "Install uv and packaging, hash-pinned"
 
 
+NOTES_STEP = "Write the release notes from CHANGELOG.md"
+DIGESTS_STEP = "Record the sha256 of every file, for the jobs after this one"
+FILES_STEP = "Check dist/ against the build's sha256 of every file"
+GUARD_STEP = "Check who runs this release and that the tag still names its commit"
+FAKE_GH = Path(__file__).with_name("fake_gh.py")
+
+
 @pytest.fixture(scope="session")
 def runner_path(generate, tmp_path_factory: pytest.TempPathFactory) -> str:
     """PATH of the simulated runner: a fresh virtualenv given the release tools by the build job's
@@ -124,12 +131,23 @@ class Release:
         )
 
     def build(self) -> str:
+        """The build job's steps; its outputs (the version, the sha256 of every file and of the
+        notes) are kept as the later jobs receive them."""
         # The machine's warm cache: the build backend's hash-pinned files come from PyPI only once.
         built = self.step("build", "Build the sdist and the wheel", runner={"UV_CACHE_DIR": os.environ["UV_CACHE_DIR"]})
         assert built.returncode == 0, built.stderr
-        checked = self.step("build", "Check the files and their version", TAG=self.tag)
+        temp = self.workdir / "build-temp"
+        temp.mkdir()
+        runner = {"RUNNER_TEMP": str(temp)}
+        checked = self.step("build", "Check the files and their version", runner=runner, TAG=self.tag)
         assert checked.returncode == 0, checked.stdout + checked.stderr
-        return workflow_steps.outputs(self.checkout)["version"]
+        version = workflow_steps.outputs(temp)["version"]
+        for name in (NOTES_STEP, DIGESTS_STEP):
+            done = self.step("build", name, runner=runner, VERSION=version)
+            assert done.returncode == 0, done.stdout + done.stderr
+        self.outputs = workflow_steps.outputs(temp)
+        self.notes = temp / "notes/notes.md"
+        return version
 
 
 @pytest.fixture(params=sorted(AUTH_MODES), scope="module")
@@ -347,7 +365,6 @@ def test_the_configuration_job_refuses_a_tag_that_is_not_a_version_in_seconds(
 # The jobs around the upload: the wheel's test before it, the check of what the index serves and
 # the GitHub Release after it, each run from the rendered workflow.
 
-FAKE_GH = Path(__file__).with_name("fake_gh.py")
 WHEEL_JOB = "test-wheel"
 
 
@@ -415,19 +432,24 @@ def test_a_wheel_missing_a_module_fails_the_wheel_job_before_any_upload(publishe
     assert f"No module named '{package}.ops'" in results[-1].stderr
 
 
-def check_served(release: Release, index: PackageIndex, version: str) -> subprocess.CompletedProcess[str]:
+def check_served(
+    release: Release, index: PackageIndex, version: str, temp: Path, sha256sums: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The verify job's check, given the build's list of files (or another) as its output."""
     return release.step(
         "verify",
-        "Check that the index serves exactly the uploaded files",
+        "Check that the index serves exactly the files the build made",
+        runner={"RUNNER_TEMP": str(temp)},
         INDEX_URL=index.simple_url,
         INDEX_PASSWORD=index.token,
         VERSION=version,
+        SHA256SUMS=release.outputs["sha256sums"] if sha256sums is None else sha256sums,
     )
 
 
-def test_the_verify_job_finds_exactly_the_uploaded_files_on_the_index(published, indexes) -> None:
+def test_the_verify_job_finds_exactly_the_uploaded_files_on_the_index(published, indexes, tmp_path: Path) -> None:
     release, version = published
-    checked = check_served(release, indexes[0], version)
+    checked = check_served(release, indexes[0], version, tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     for path in (release.checkout / "dist").iterdir():
         assert (
@@ -443,7 +465,7 @@ def test_the_verify_job_fails_when_a_served_file_differs(published, indexes, tmp
     shutil.copy2(served, kept)
     served.write_bytes(served.read_bytes() + b"\0")
     try:
-        checked = check_served(release, indexes[0], version)
+        checked = check_served(release, indexes[0], version, tmp_path)
     finally:
         shutil.copy2(kept, served)
     assert checked.returncode == 1
@@ -454,11 +476,10 @@ def test_the_verify_job_fails_when_a_served_file_differs(published, indexes, tmp
 def test_the_published_files_check_waits_for_a_file_the_index_does_not_list(published, indexes, tmp_path: Path) -> None:
     release, _ = published
     distribution = release.project.answers["distribution_name"]
-    dist = tmp_path / "dist"
-    dist.mkdir()
     canonical = re.sub(r"[-_.]+", "-", distribution).lower()
     name = f"{canonical.replace('-', '_')}-9.9.9-py3-none-any.whl"
-    (dist / name).write_bytes(b"never uploaded")
+    sums = tmp_path / "sha256sums"
+    sums.write_text(f"{hashlib.sha256(b'never uploaded').hexdigest()}  {name}\n")
     private = indexes[0]
     env = {
         **os.environ,
@@ -467,7 +488,7 @@ def test_the_published_files_check_waits_for_a_file_the_index_does_not_list(publ
         "INDEX_PASSWORD": private.token,
     }
     script = release.checkout / "scripts/check_published_files.py"
-    args = ["--distribution", distribution, "--version", "9.9.9", "--attempts", "2", "--delay", "0", dist]
+    args = ["--distribution", distribution, "--version", "9.9.9", "--attempts", "2", "--delay", "0", sums]
     result = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert f"::error::the index does not list {name} after 2 attempts" in result.stderr
@@ -476,9 +497,6 @@ def test_the_published_files_check_waits_for_a_file_the_index_does_not_list(publ
     refused = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True, check=False)
     assert refused.returncode == 1
     assert f"::error::{private.simple_url}{canonical}/ answered HTTP 403" in refused.stderr
-
-
-NOTES_STEP = "Write the release notes from CHANGELOG.md"
 
 
 def test_the_build_job_writes_the_release_notes_from_the_changelog(published, tmp_path: Path) -> None:
@@ -535,6 +553,194 @@ def test_the_release_job_creates_the_github_release_once_and_a_rerun_updates_it(
     assert calls == [["release", "view"], ["release", "create"], ["release", "view"], ["release", "edit"]]
 
 
+# --- Each hand-off is checked: what a job after the build acts on, it checks against the build's
+# own outputs (artifact ids and sha256), never against an artifact as it is when the job runs.
+
+
+@pytest.mark.parametrize("change", ["none", "one byte", "missing", "extra"])
+def test_the_upload_job_takes_exactly_the_files_the_build_made(published, tmp_path: Path, change: str) -> None:
+    release, _ = published
+    dist = tmp_path / "dist"
+    shutil.copytree(release.checkout / "dist", dist)
+    [wheel], [sdist] = dist.glob("*.whl"), dist.glob("*.tar.gz")
+    named = {"one byte": wheel.name, "missing": sdist.name, "extra": "other_pkg-99.0-py3-none-any.whl"}.get(change)
+    if change == "one byte":
+        data = wheel.read_bytes()
+        wheel.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    elif change == "missing":
+        sdist.unlink()
+    elif change == "extra":
+        (dist / "other_pkg-99.0-py3-none-any.whl").write_bytes(b"another package's name")
+    checked = workflow_steps.run_step(
+        release.workflow,
+        "publish",
+        FILES_STEP,
+        cwd=tmp_path,
+        local={"SHA256SUMS": release.outputs["sha256sums"]},
+        path=release.path,
+    )
+    if named is None:
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        return
+    assert checked.returncode == 1
+    assert "::error::" in checked.stdout and named in checked.stdout, checked.stdout
+    assert "Nothing was uploaded" in checked.stdout
+    assert workflow_steps.outputs(tmp_path)["stopped"] == "files"
+
+
+def guard(release: Release, tmp_path: Path, *, triggering: str = "octo", **repository: object):
+    """The publish job's checks of who runs it and of the tag, against a GitHub stand-in whose
+    repository holds `repository` (tags, tag objects) and the GitHub Releases of state["releases"]."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "gh").symlink_to(FAKE_GH)
+    repo = release.project.answers["github_repository"]
+    releases = repository.pop("releases", [])
+    state = tmp_path / "gh.json"
+    state.write_text(json.dumps({"repositories": {repo: repository}, "releases": releases}))
+    commit_sha = git(release.checkout, "rev-parse", f"{release.tag}^{{commit}}")
+    runner = {
+        "GH_STATE": str(state),
+        "GITHUB_ACTOR": "octo",
+        "GITHUB_TRIGGERING_ACTOR": triggering,
+        "GITHUB_REPOSITORY": repo,
+        "GITHUB_SHA": commit_sha,
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    local = {"GH_TOKEN": "github-token", "GH_REPO": repo, "TAG": release.tag}
+    path = f"{fake_bin}{os.pathsep}{release.path}"
+    ran = workflow_steps.run_step(
+        release.workflow, "publish", GUARD_STEP, cwd=tmp_path, local=local, path=path, runner=runner
+    )
+    stopped = workflow_steps.outputs(tmp_path).get("stopped")
+    return ran, stopped, commit_sha
+
+
+def annotated(release: Release, commit_sha: str) -> dict[str, object]:
+    """The tag as GitHub stores an annotated tag: a tag object naming the commit."""
+    tag_object = git(release.checkout, "rev-parse", release.tag)
+    return {"tags": {release.tag: {"type": "tag", "sha": tag_object}}, "tag_objects": {tag_object: commit_sha}}
+
+
+def test_the_upload_job_runs_for_the_tags_own_actor_and_commit(published, tmp_path: Path) -> None:
+    release, _ = published
+    commit_sha = git(release.checkout, "rev-parse", f"{release.tag}^{{commit}}")
+    ran, stopped, _ = guard(release, tmp_path, **annotated(release, commit_sha))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert stopped is None
+    assert f"octo releases {release.tag} at {commit_sha}" in ran.stdout
+
+
+def test_a_rerun_by_someone_else_stops_before_any_credential(published, tmp_path: Path) -> None:
+    release, _ = published
+    commit_sha = git(release.checkout, "rev-parse", f"{release.tag}^{{commit}}")
+    ran, stopped, _ = guard(release, tmp_path, triggering="mallory", **annotated(release, commit_sha))
+    assert ran.returncode == 1 and stopped == "rerun"
+    assert "::error::mallory re-ran the release octo started. Only octo may re-run it" in ran.stdout
+
+
+@pytest.mark.parametrize("where", ["another commit", "deleted"])
+def test_a_tag_moved_or_deleted_after_the_run_started_stops_it(published, tmp_path: Path, where: str) -> None:
+    release, _ = published
+    other = "0" * 40
+    tags = annotated(release, other) if where == "another commit" else {"tags": {}}
+    ran, stopped, commit_sha = guard(release, tmp_path, **tags)
+    assert ran.returncode == 1 and stopped == "tag-moved", ran.stdout + ran.stderr
+    if where == "another commit":
+        assert f"now names {other}, not {commit_sha}" in ran.stdout
+    else:
+        assert f"The tag {release.tag} no longer exists" in ran.stdout
+
+
+def test_a_withdrawn_version_is_never_uploaded_again(published, tmp_path: Path) -> None:
+    """docs/publishing.md's withdrawal, as printed, marks the release; an old run's re-run stops."""
+    release, version = published
+    docs = (release.project.path / "docs/publishing.md").read_text()
+    [mark] = [line.strip() for line in docs.splitlines() if line.strip().startswith("gh release edit ")]
+    distribution = release.project.answers["distribution_name"]
+    mark = mark.replace("vX.Y.Z", release.tag).replace("X.Y.Z", version)
+    repo = release.project.answers["github_repository"]
+    notes = {
+        "repo": repo,
+        "tagName": release.tag,
+        "name": f"{distribution} {version}",
+        "body": "",
+        "url": "",
+        "isDraft": False,
+        "createdAt": "",
+    }
+    commit_sha = git(release.checkout, "rev-parse", f"{release.tag}^{{commit}}")
+    state = tmp_path / "marking" / "gh.json"
+    state.parent.mkdir()
+    state.write_text(json.dumps({"repositories": {repo: {}}, "releases": [notes]}))
+    fake_bin = tmp_path / "marking" / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "gh").symlink_to(FAKE_GH)
+    env = {
+        **os.environ,
+        "PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}",
+        "GH_STATE": str(state),
+        "GH_TOKEN": "t",
+        "GH_REPO": repo,
+    }
+    marked = subprocess.run(["bash", "-c", mark], env=env, capture_output=True, text=True, check=False)
+    assert marked.returncode == 0, marked.stderr
+    [withdrawn] = json.loads(state.read_text())["releases"]
+    ran, stopped, _ = guard(release, tmp_path, releases=[withdrawn], **annotated(release, commit_sha))
+    assert ran.returncode == 1 and stopped == "withdrawn", ran.stdout + ran.stderr
+    assert f"::error::{release.tag} was withdrawn" in ran.stdout
+
+
+def test_the_release_job_refuses_notes_other_than_the_builds(published, tmp_path: Path) -> None:
+    release, _ = published
+    (tmp_path / "notes").mkdir()
+    shutil.copy2(release.notes, tmp_path / "notes/notes.md")
+    local = {"NOTES_SHA256": release.outputs["notes-sha256"]}
+    name = "Check the notes against the build's sha256"
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return workflow_steps.run_step(
+            release.workflow, "release", name, cwd=tmp_path, local=local, path=release.path,
+            runner={"RUNNER_TEMP": str(tmp_path)},
+        )  # fmt: skip
+
+    assert check().returncode == 0
+    with (tmp_path / "notes/notes.md").open("a") as notes:
+        notes.write("\nAlso install other_pkg 99.0.\n")
+    refused = check()
+    assert refused.returncode == 1 and "::error::The release notes are not the ones the build wrote" in refused.stdout
+
+
+def test_no_job_takes_an_artifact_by_name_and_each_checks_what_it_takes(all_projects) -> None:
+    """Every download names the build's artifact id from its outputs, one id a step; a job that
+    takes dist/ checks it against the build's sha256 next; verify reads the build's list."""
+    for project in all_projects:
+        workflow = workflow_steps.load(project.path / ".github/workflows/publish.yml")
+        jobs = workflow["jobs"]
+        produced = set(jobs["build"]["outputs"])
+        assert {"dist-artifact-id", "notes-artifact-id", "sha256sums", "notes-sha256"} <= produced
+        for name, job in jobs.items():
+            steps = job.get("steps", [])
+            for index, step in enumerate(steps):
+                if not step.get("uses", "").startswith("actions/download-artifact@"):
+                    continue
+                assert "name" not in step["with"], (project.name, name)
+                ids = step["with"]["artifact-ids"]
+                assert re.fullmatch(r"\$\{\{ needs\.build\.outputs\.[a-z-]+-artifact-id \}\}", ids), ids
+                assert "build" in job["needs"], name
+                check = steps[index + 1]
+                assert check.get("name", "").startswith("Check "), (name, check)
+                digest = "sha256sums" if "dist-artifact-id" in ids else "notes-sha256"
+                assert f"needs.build.outputs.{digest}" in json.dumps(check["env"]), name
+        verify = json.dumps(jobs["verify"])
+        assert "download-artifact" not in verify and "needs.build.outputs.sha256sums" in verify
+        uploads = [s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+        assert [u["id"] for u in uploads] == ["dist", "notes"]
+        # The publish job: the file check and the guard before the credential.
+        publish = [s.get("name") or s.get("id") for s in jobs["publish"]["steps"]]
+        assert publish.index(FILES_STEP) < publish.index(GUARD_STEP) < publish.index("auth")
+
+
 @pytest.mark.skipif(not real_gcloud.installed(), reason="the real gcloud is not installed")
 def test_the_readme_withdraw_command_is_one_gcloud_accepts(generate, tmp_path: Path) -> None:
     """The command of docs/publishing.md's "Withdraw a published version", as printed, parsed by the real gcloud (with
@@ -568,13 +774,22 @@ def test_the_readme_withdraw_command_is_one_gcloud_accepts(generate, tmp_path: P
             "v1.0.0 is published and verified; only its GitHub Release failed",
         ),
         ({"PUBLISH_RESULT": "skipped"}, "Nothing was uploaded: v1.0.0 failed before the publish job"),
+        # The publish job's own checks stopped it: a re-run would not help, and is not advised.
+        (
+            {"PUBLISH_RESULT": "failure", "PUBLISH_STOPPED": "rerun"},
+            "v1.0.0 was re-run by someone other than the release manager who pushed it",
+        ),
+        ({"PUBLISH_RESULT": "failure", "PUBLISH_STOPPED": "tag-moved"}, "do not re-run this one"),
+        ({"PUBLISH_RESULT": "failure", "PUBLISH_STOPPED": "withdrawn"}, "v1.0.0 was withdrawn and stays withdrawn"),
+        ({"PUBLISH_RESULT": "failure", "PUBLISH_STOPPED": "files"}, "not the ones the build made"),
     ],
 )
 def test_the_failure_job_says_what_to_do_after_each_job(
     generate, tmp_path: Path, results: dict[str, str], says: str
 ) -> None:
     workflow = workflow_steps.load(generate("defaults").path / ".github/workflows/publish.yml")
-    local = {"TAG": "v1.0.0", "VERIFY_RESULT": "skipped", "RELEASE_RESULT": "skipped", **results}
+    local = {"TAG": "v1.0.0", "VERIFY_RESULT": "skipped", "RELEASE_RESULT": "skipped", "PUBLISH_STOPPED": ""}
+    local |= results
     said = workflow_steps.run_step(
         workflow,
         "failure",
@@ -585,3 +800,5 @@ def test_the_failure_job_says_what_to_do_after_each_job(
     )
     assert said.returncode == 1
     assert said.stdout.startswith("::error::") and says in said.stdout
+    if results.get("PUBLISH_STOPPED"):
+        assert "Re-run the failed jobs" not in said.stdout

@@ -220,11 +220,43 @@ def test_first_run_makes_exactly_the_two_layers(generate, answer_set: str, tmp_p
     assert [u["id"] for u in internal] == [settings["package"]["repository"]], "uv's index reads no PyPI"
     github = cloud.gh()["repositories"][settings["github_repository"]]
     assert github["environments"]["artifact-registry"]["policies"] == [{"id": 1, "name": "v*", "type": "tag"}]
+    if settings["template_update_environment"]:  # the App's key: deployable from the default branch alone
+        updates = github["environments"]["template-update"]
+        assert [(p["name"], p["type"]) for p in updates["policies"]] == [("main", "branch")]
+        assert updates["deployment_branch_policy"] == {"protected_branches": False, "custom_branch_policies": True}
+    else:
+        assert "template-update" not in github["environments"]
     if not settings["workload_identity"]:
         assert list(github["secrets"]["environment:artifact-registry"]) == ["GOOGLE_CREDENTIALS"]
         assert list(github["secrets"]["repository"]) == ["ARTIFACT_REGISTRY_READER_KEY"], "the reader's key only"
         assert list(github["secrets"]["dependabot"]) == ["ARTIFACT_REGISTRY_READER_KEY"]
         assert list(cloud.bin.parent.glob("setup-gcp-key-*")) == [], "no key file outlives its storing"
+
+
+@pytest.mark.parametrize("damage", ["protected branches", "another branch"])
+def test_the_template_update_environment_admits_the_default_branch_alone(generate, tmp_path: Path, damage: str) -> None:
+    """--check names "protected branches" (every branch may deploy where no protection rule exists)
+    and any other policy; a run puts back the default branch alone."""
+    project = package(generate("wif-hyphen-digits"), tmp_path)
+    cloud = stand_ins(tmp_path, project)
+    recorded_setup(cloud, project)
+    gh = cloud.gh()
+    repository = gh["repositories"][settings_of(project)["github_repository"]]
+    environment = repository["environments"]["template-update"]
+    if damage == "protected branches":
+        environment["deployment_branch_policy"] = {"protected_branches": True, "custom_branch_policies": False}
+        expected = "environment template-update is missing or admits protected branches"
+    else:
+        environment["policies"].append({"id": 99, "name": "release/*", "type": "branch"})
+        expected = "environment template-update also admits branch release/*"
+    cloud.write_gh(gh)
+    checked = setup(cloud, project, "--check", ok=False)
+    assert checked.returncode == 1 and expected in checked.stderr, checked.stdout + checked.stderr
+    setup(cloud, project)
+    repaired = cloud.gh()["repositories"][settings_of(project)["github_repository"]]["environments"]["template-update"]
+    assert [(p["name"], p["type"]) for p in repaired["policies"]] == [("main", "branch")]
+    assert repaired["deployment_branch_policy"]["protected_branches"] is False
+    assert "Ready to publish" in setup(cloud, project, "--check").stdout
 
 
 def test_a_second_run_and_check_change_nothing(ready) -> None:

@@ -20,6 +20,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,7 @@ def runner_path(tmp_path_factory: pytest.TempPathFactory, update_setup: UpdateSe
 
 
 UPDATE_STEP = "Update from the template when it has a newer release"
+CHECK_STEP = "Check the update against the update job's sha256"
 PUSH_STEP = "Commit the update and push the branch"
 PR_STEP = "Open or update the pull request"
 
@@ -109,7 +111,7 @@ class Run:
         )
         self.results.append(result)
         if "id" in found:
-            self.outputs[found["id"]] = dict(line.split("=", 1) for line in output.read_text().splitlines())
+            self.outputs[found["id"]] = workflow_steps.parse_outputs(output.read_text())
         return result
 
     def proposes(self) -> bool:
@@ -126,24 +128,32 @@ class Run:
     def versions(self) -> dict[str, str]:
         return {"FROM": self.outputs["update"]["from"], "TO": self.outputs["update"]["to"]}
 
-    def hand_over(self) -> Path:
-        """The artifact `update` uploads, downloaded by `propose` into its own fresh checkout."""
+    def hand_over(self, tamper: Callable[[Path], None] | None = None) -> Path:
+        """The artifact `update` uploads, downloaded by `propose` by its id into its own fresh
+        checkout and checked against the update job's sha256 (`tamper` changes it in between)."""
         assert self.proposes()
         jobs = self.workflow["jobs"]
         [upload] = [s for s in jobs["update"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
         [download] = [s for s in jobs["propose"]["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
-        assert upload["with"]["name"] == download["with"]["name"] == "template-update"
+        assert jobs["update"]["outputs"]["update-artifact-id"] == f"${{{{ steps.{upload['id']}.outputs.artifact-id }}}}"
+        assert download["with"]["artifact-ids"] == "${{ needs.update.outputs.update-artifact-id }}"
         assert upload["with"]["path"] == download["with"]["path"] == "${{ runner.temp }}/template-update/"
         self.proposal_temp.mkdir()
         shutil.copytree(self.temp / "template-update", self.proposal_temp / "template-update")
+        if tamper is not None:
+            tamper(self.proposal_temp / "template-update")
         self.proposal = self.workdir / "propose-checkout"
         run("git", "clone", "--quiet", self.origin, self.proposal)
+        self.checked = self.step(
+            "propose", CHECK_STEP, self.proposal, self.proposal_temp, SHA256SUMS=self.outputs["update"]["sha256sums"]
+        )
         return self.proposal
 
     def push(self, token: str = APP["TOKEN"]) -> subprocess.CompletedProcess[str]:
         if self.proposal is None:
             self.hand_over()
         assert self.proposal is not None
+        assert self.checked.returncode == 0, self.checked.stdout + self.checked.stderr
         return self.step("propose", PUSH_STEP, self.proposal, self.proposal_temp, TOKEN=token, **BOT, **self.versions())
 
     def pull_request(self) -> subprocess.CompletedProcess[str]:
@@ -262,6 +272,44 @@ def test_an_overlapping_owner_edit_fails_the_job_and_names_the_file(
     assert "::error::copier update left conflicts" in failed.stdout
     assert not job.proposes()
     assert job.gh() == {}
+
+
+def test_an_update_changed_after_the_update_job_is_never_pushed(
+    update_setup: UpdateSetup, runner_path: str, tmp_path: Path
+) -> None:
+    """A job that could replace the artifact `template-update` (the update job ran template code)
+    cannot get another patch pushed with the App's token: propose checks it against the update
+    job's own sha256 first."""
+    origin = bare(update_setup.project, tmp_path / "origin.git")
+    job = Run(origin, tmp_path / "run", runner_path, tmp_path / "gh.json")
+    assert job.update().returncode == 0
+
+    def tamper(handed: Path) -> None:
+        patch = handed / "update.patch"
+        patch.write_text(patch.read_text().replace("Template v0.2.0 says hello.", "Template v0.2.0 says HELLO."))
+
+    job.hand_over(tamper)
+    assert job.checked.returncode == 1
+    assert "update.patch: FAILED" in job.checked.stdout
+    assert "::error::The update is not the one the update job made: nothing is pushed." in job.checked.stdout
+    assert git(origin, "branch", "--list", "template-update") == ""
+
+
+def test_the_pull_request_lists_the_workflow_files_the_update_changes(
+    update_setup: UpdateSetup, tmp_path: Path
+) -> None:
+    """They run on the pull request's branch with the repository's secrets before review."""
+    script = update_setup.project / "scripts/template_update_body.py"
+    patch = tmp_path / "update.patch"
+    patch.write_text(
+        "diff --git a/.github/workflows/test.yml b/.github/workflows/test.yml\n--- a\n+++ b\n"
+        "diff --git a/README.md b/README.md\n--- a\n+++ b\n"
+    )
+    listed = run(sys.executable, script, "--from", "v0.1.0", "--to", "v0.2.0", "--patch", patch)
+    section = listed.split("## Workflow files this update changes", 1)[1].split("## ", 1)[0]
+    assert "- `.github/workflows/test.yml`" in section and "README.md" not in section
+    patch.write_text("diff --git a/README.md b/README.md\n")
+    assert "Workflow files" not in run(sys.executable, script, "--from", "v0.1.0", "--to", "v0.2.0", "--patch", patch)
 
 
 def test_the_workflow_installs_the_copier_the_template_is_tested_with(update_setup: UpdateSetup) -> None:
@@ -392,11 +440,22 @@ def test_a_private_template_reaches_the_update_job_as_a_bundle_without_a_token(
     )
     assert bundled.returncode == 0, bundled.stdout + bundled.stderr
     job.results.append(bundled)
+    digest = workflow_steps.run_step(
+        job.workflow, "template", "Record the bundle's sha256", cwd=fetch, local={}, path=runner_path,
+        runner={"RUNNER_TEMP": str(fetch)},
+    )  # fmt: skip
+    assert digest.returncode == 0, digest.stderr
     jobs = job.workflow["jobs"]
     [upload] = [s for s in jobs["template"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     [download] = [s for s in jobs["update"]["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
     assert upload["with"]["path"] == download["with"]["path"] == "${{ runner.temp }}/template/"
+    assert download["with"]["artifact-ids"] == "${{ needs.template.outputs.bundle-artifact-id }}"
     shutil.copytree(fetch / "template", job.temp / "template")
+    sha256 = workflow_steps.outputs(fetch)["sha256"]
+    for bundle_sha256, ok in ((sha256, True), ("0" * 64, False)):
+        checked = job.step("update", "Check the bundle against the template job's sha256", job.checkout, job.temp,
+                           BUNDLE_SHA256=bundle_sha256)  # fmt: skip
+        assert (checked.returncode == 0) == ok, checked.stdout + checked.stderr
 
     updated = job.step("update", UPDATE_STEP, job.checkout, job.temp, TEMPLATE_REPOSITORY=private)
     assert updated.returncode == 0, updated.stdout + updated.stderr

@@ -26,6 +26,37 @@ def test_zizmor_pedantic_persona_finds_nothing_in_the_generated_workflows(all_pr
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+ARTIFACT_ID = re.compile(r"\$\{\{ needs\.(?P<job>[\w-]+)\.outputs\.[\w-]+-artifact-id \}\}")
+
+
+def test_every_artifact_is_taken_by_its_id_and_checked_against_its_makers_sha256(
+    all_projects: list[Generated],
+) -> None:
+    """In every workflow: no download-artifact step names an artifact (another job could have put a
+    new one under that name); each takes the id its maker's outputs hand on, and the step right
+    after it checks what arrived against the sha256 the same job handed on."""
+    downloads = 0
+    for project in all_projects:
+        for path in sorted((project.path / ".github/workflows").glob("*.yml")):
+            for name, job in workflow_steps.load(path)["jobs"].items():
+                steps = job.get("steps", [])
+                for index, step in enumerate(steps):
+                    if not step.get("uses", "").startswith("actions/download-artifact@"):
+                        continue
+                    downloads += 1
+                    where = f"{project.name}: {path.name}, job {name}"
+                    assert "name" not in step["with"] and "pattern" not in step["with"], where
+                    maker = ARTIFACT_ID.fullmatch(step["with"].get("artifact-ids", ""))
+                    assert maker, f"{where}: artifact-ids from a job's outputs"
+                    needs = job["needs"] if isinstance(job["needs"], list) else [job["needs"]]
+                    assert maker["job"] in needs, where
+                    check = steps[index + 1]
+                    assert check.get("name", "").startswith("Check "), f"{where}: no check after the download"
+                    digests = [v for v in check.get("env", {}).values() if f"needs.{maker['job']}.outputs." in str(v)]
+                    assert digests and "sha256sum --check" in check["run"], f"{where}: {check}"
+    assert downloads >= len(all_projects) * 3, "publish.yml alone takes dist/ twice and the notes once"
+
+
 def test_workflows_and_dependabot_match_github_schemas(all_projects: list[Generated]) -> None:
     workflows = [w for p in all_projects for w in (p.path / ".github/workflows").glob("*.yml")]
     workflows += list((TEMPLATE_ROOT / ".github/workflows").glob("*.yml"))
@@ -201,10 +232,11 @@ def test_template_code_runs_without_tokens_and_the_app_key_only_on_the_default_b
     key_jobs = {n for n, j in jobs.items() if "secrets.TEMPLATE_UPDATE_PRIVATE_KEY" in yaml.safe_dump(j)}
     assert key_jobs == {"template", "propose"}
     assert all(jobs[n]["environment"] == "template-update" for n in key_jobs)
-    # ... and the docs have the owner limit that environment to protected branches.
-    readme = (project.path / "docs/template-update-workflow.md").read_text()
-    assert "the environment `template-update` (Settings > Environments) with" in readme
-    assert '"Deployment branches and tags" set to **Protected branches only**' in readme
+    # ... which the setup limits to the default branch alone (tests/test_setup_gcp.py), as the docs say:
+    # "protected branches" would let every branch deploy where no protection rule exists.
+    readme = " ".join((project.path / "docs/template-update-workflow.md").read_text().split())
+    assert "the environment `template-update`, deployable from the **default branch alone**" in readme
+    assert 'Not "Protected branches only"' in readme
     # The job that pushes points git's hooks at an empty directory before any git command of its own.
     pushes = [(n, s) for n, j in jobs.items() for s in j["steps"] if "git push" in s.get("run", "")]
     assert [n for n, _ in pushes] == ["propose"]

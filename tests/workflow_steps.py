@@ -35,9 +35,23 @@ OUTPUT_FILE = "github-output"
 
 
 def outputs(runner_temp: Path) -> dict[str, str]:
-    """The `name=value` lines that steps run in `runner_temp` wrote to $GITHUB_OUTPUT."""
-    lines = (runner_temp / OUTPUT_FILE).read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines)
+    """What steps run in `runner_temp` wrote to $GITHUB_OUTPUT: `name=value` lines, and multi-line
+    values as GitHub reads them, `name<<DELIMITER`, the lines, then `DELIMITER` alone."""
+    return parse_outputs((runner_temp / OUTPUT_FILE).read_text())
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        name, equals, value = line.partition("=")
+        if equals and "<<" not in name:
+            found[name] = value
+            continue
+        name, _, delimiter = line.partition("<<")
+        assert delimiter, f"not an output line: {line!r}"
+        found[name] = "\n".join(iter(lambda: next(lines), delimiter))
+    return found
 
 
 def run_step(

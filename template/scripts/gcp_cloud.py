@@ -56,6 +56,7 @@ class Settings:
     github_owner_id: str
     release_manager_ids: list[str]
     environment: str
+    template_update_environment: str  # "" without the template-update workflow
     repository: str
     publisher: str
     upload_url: str
@@ -83,6 +84,8 @@ class Settings:
             github_owner_id=data["github_owner_id"],
             release_manager_ids=[i for i in data["release_manager_ids"].split(",") if i],
             environment=data["environment"],
+            # Settings rendered before this field existed have no template-update environment.
+            template_update_environment=data.get("template_update_environment", ""),
             repository=package["repository"],
             publisher=package["publisher"],
             upload_url=package["upload_url"],

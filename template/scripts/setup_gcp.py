@@ -543,6 +543,73 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
     )
 
 
+def template_update_environment(run: Runner, settings: Settings, github: GitHub) -> None:
+    """The environment whose secret is the template-update App's private key: deployable from the
+    default branch alone, by one custom branch policy naming it. Not "protected branches": with
+    no branch protection rule, GitHub lets every branch deploy there, and the key mints write
+    tokens for every repository the App is installed on."""
+    name = settings.template_update_environment
+    if not name:
+        return
+    section(f"GitHub environment {name}")
+    if not github.ready:
+        if run.mode == "check":
+            run.mismatches.append(
+                "GitHub cannot be read: install the GitHub CLI and run gh auth login"
+            )
+            return
+        print(
+            f"Without the GitHub CLI: open https://github.com/{settings.github_repository}/settings/environments, "
+            f"add {name}, choose 'Selected branches and tags' and add the default branch alone."
+        )
+        return
+    found = github.get(github.api, ".default_branch")
+    branch = found.stdout.strip() if found.returncode == 0 else ""
+    if not branch:
+        raise SetupError(f"GitHub does not say the default branch of {settings.github_repository}.")
+    api = f"{github.api}/environments/{name}"
+    current = github.get(api)
+    policy = (json.loads(current.stdout) if current.returncode == 0 else {}).get(
+        "deployment_branch_policy"
+    ) or {}
+    body = json.dumps(
+        {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
+    )
+    if not policy.get("custom_branch_policies") or policy.get("protected_branches"):
+        said = "protected branches" if policy.get("protected_branches") else "every branch"
+        try:
+            run.change(
+                f"environment {name} is missing or admits {said}, not the default branch {branch} alone",
+                *("gh", "api", "--method", "PUT", api, "--input", "-"),
+                stdin=body,
+                shown=f"echo {shlex.quote(body)} | gh api --method PUT {api} --input -",
+            )
+        except SetupError as error:
+            print(
+                f"GitHub refused a deployment policy ({error}): this plan has none for private "
+                f"repositories. Store no App key in {name}: update by hand "
+                "(docs/template-update-workflow.md)."
+            )
+            return
+    listing = github.get(f"{api}/deployment-branch-policies")
+    policies = (
+        json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
+    )
+    for other in policies:
+        if (other.get("name"), other.get("type")) != (branch, "branch"):
+            run.change(
+                f"environment {name} also admits {other.get('type')} {other.get('name')}",
+                *("gh", "api", "--method", "DELETE"),
+                f"{api}/deployment-branch-policies/{other.get('id')}",
+            )
+    if not any((p.get("name"), p.get("type")) == (branch, "branch") for p in policies):
+        run.change(
+            f"environment {name} lacks its policy: the default branch {branch}",
+            *("gh", "api", "--method", "POST", f"{api}/deployment-branch-policies"),
+            *("-f", f"name={branch}", "-f", "type=branch"),
+        )
+
+
 def plan_report(
     settings: Settings,
     *,
@@ -710,6 +777,7 @@ def layers(
         release_bindings(run, settings, number, repository_id, managers)
         no_keys_left(run, settings, github)
     github_environment(run, settings, github)
+    template_update_environment(run, settings, github)
     if not wif:
         publisher_key(run, settings, github, args.new_key, args.key_dir)
         reader_key(run, settings, github, args.new_reader_key, args.key_dir)
