@@ -102,11 +102,16 @@ def repository_key(call: Call) -> str:
     return f"{call.project}/{call.flags['location']}/{call.words[0]}"
 
 
-def repository(state: State, call: Call) -> dict[str, Any]:
-    found = state["repositories"].get(repository_key(call))
+def existing(state: State, call: Call, table: str, key: str) -> dict[str, Any]:
+    """A resource of the state's table `table` (repositories, pools, providers), or NOT_FOUND."""
+    found: dict[str, Any] | None = state[table].get(key)
     if found is None:
         raise call.fail("NOT_FOUND: Requested entity was not found.")
     return found
+
+
+def repository(state: State, call: Call) -> dict[str, Any]:
+    return existing(state, call, "repositories", repository_key(call))
 
 
 def upstreams(call: Call) -> list[dict[str, Any]]:
@@ -238,10 +243,7 @@ def keys_delete(state: State, call: Call) -> str:
 
 
 def pool(state: State, call: Call, name: str | None = None) -> dict[str, Any]:
-    found = state["pools"].get(f"{call.project}/{name or call.words[0]}")
-    if found is None:
-        raise call.fail("NOT_FOUND: Requested entity was not found.")
-    return found
+    return existing(state, call, "pools", f"{call.project}/{name or call.words[0]}")
 
 
 def number(state: State, call: Call) -> str:
@@ -272,10 +274,7 @@ def provider_key(call: Call) -> str:
 
 
 def provider(state: State, call: Call) -> dict[str, Any]:
-    found = state["providers"].get(provider_key(call))
-    if found is None:
-        raise call.fail("NOT_FOUND: Requested entity was not found.")
-    return found
+    return existing(state, call, "providers", provider_key(call))
 
 
 def provider_fields(found: dict[str, Any], call: Call) -> str:

@@ -56,6 +56,13 @@ def text_of(path: str) -> str:
         return file.read()
 
 
+def created(state: State, kind: str, repo: str, url: str, fields: dict[str, Any]) -> int:
+    """A new pull request or release: stored with its repository, URL and time; gh prints the URL."""
+    state.setdefault(kind, []).append({"repo": repo, **fields, "url": url, "createdAt": now()})
+    print(url)
+    return 0
+
+
 def now() -> str:
     import datetime
 
@@ -173,21 +180,9 @@ def pr_create(state: State, repo: str, argv: list[str]) -> int:
                 f'a pull request for branch "{args.head}" into branch "{args.base}" already exists:\n{pr["url"]}'
             )
     number = 1 + max((pr["number"] for pr in pulls_of(state, repo)), default=0)
-    pr = {
-        "repo": repo,
-        "number": number,
-        "title": args.title,
-        "body": body,
-        "headRefName": args.head,
-        "baseRefName": args.base,
-        "state": "OPEN",
-        "isDraft": args.draft,
-        "url": f"https://github.com/{repo}/pull/{number}",
-        "createdAt": now(),
-    }
-    state["pulls"].append(pr)
-    print(pr["url"])
-    return 0
+    fields = {"number": number, "title": args.title, "body": body, "headRefName": args.head}
+    fields |= {"baseRefName": args.base, "state": "OPEN", "isDraft": args.draft}
+    return created(state, "pulls", repo, f"https://github.com/{repo}/pull/{number}", fields)
 
 
 def pr_edit(state: State, repo: str, argv: list[str]) -> int:
@@ -270,18 +265,8 @@ def release_create(state: State, repo: str, argv: list[str]) -> int:
         )
         if remote.returncode != 0:
             raise GhError(f"tag {args.tag} doesn't exist in the repo {repo}, aborting due to --verify-tag flag")
-    release = {
-        "repo": repo,
-        "tagName": args.tag,
-        "name": args.title or args.tag,
-        "body": body,
-        "isDraft": args.draft,
-        "url": f"https://github.com/{repo}/releases/tag/{args.tag}",
-        "createdAt": now(),
-    }
-    state["releases"].append(release)
-    print(release["url"])
-    return 0
+    fields = {"tagName": args.tag, "name": args.title or args.tag, "body": body, "isDraft": args.draft}
+    return created(state, "releases", repo, f"https://github.com/{repo}/releases/tag/{args.tag}", fields)
 
 
 def release_edit(state: State, repo: str, argv: list[str]) -> int:

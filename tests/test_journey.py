@@ -97,6 +97,17 @@ def publish_from_origin(
         workflow, checkout, "build", "Write the release notes from CHANGELOG.md", runner, VERSION=version
     )
     assert notes.returncode == 0, notes.stderr
+    digests = run_job_step(
+        workflow, checkout, "build", "Record the sha256 of every file, for the jobs after this one", runner
+    )
+    assert digests.returncode == 0, digests.stderr
+    sha256sums = workflow_steps.outputs(checkout)["sha256sums"]
+    # The publish job's check of what it was handed, against the build's own list.
+    handed = run_job_step(
+        workflow, checkout, "publish", "Check dist/ against the build's sha256 of every file", runner,
+        SHA256SUMS=sha256sums,
+    )  # fmt: skip
+    assert handed.returncode == 0, handed.stdout + handed.stderr
 
     def upload():
         return run_job_step(
@@ -123,11 +134,12 @@ def publish_from_origin(
         workflow,
         checkout,
         "verify",
-        "Check that the index serves exactly the uploaded files",
+        "Check that the index serves exactly the files the build made",
         runner,
         INDEX_URL=index.simple_url,
         INDEX_PASSWORD=index.token,
         VERSION=version,
+        SHA256SUMS=sha256sums,
     )
     assert served.returncode == 0, served.stdout + served.stderr
     verified = run_job_step(
@@ -197,6 +209,7 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
         {},
         TAG="v0.1.0",
         PUBLISH_RESULT="skipped",
+        PUBLISH_STOPPED="",
         VERIFY_RESULT="skipped",
         RELEASE_RESULT="skipped",
         RELEASE_AGAIN=workflow_steps.outputs(runner_dir)["release-again"],

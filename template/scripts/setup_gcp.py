@@ -572,9 +572,8 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
     policy = (json.loads(current.stdout) if current.returncode == 0 else {}).get(
         "deployment_branch_policy"
     ) or {}
-    body = json.dumps(
-        {"deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True}}
-    )
+    branches_only = {"protected_branches": False, "custom_branch_policies": True}
+    body = json.dumps({"deployment_branch_policy": branches_only})
     if not policy.get("custom_branch_policies") or policy.get("protected_branches"):
         said = "protected branches" if policy.get("protected_branches") else "every branch"
         try:
