@@ -1,8 +1,8 @@
 """Benchmarks for gar-template: one command, real tools, medians of alternating runs.
 
-    .venv/bin/python benchmarks/run.py                 # copy, update, build, publish (a few minutes)
-    .venv/bin/python benchmarks/run.py --rounds 9 --suite   # more rounds, plus the whole test suite
-    .venv/bin/python benchmarks/run.py --only green    # only copy to green (pip, uv, anchor)
+    uv run benchmarks/run.py                 # copy, update, build, publish (a few minutes)
+    uv run benchmarks/run.py --rounds 9 --suite   # more rounds, plus the whole test suite
+    uv run benchmarks/run.py --only green    # only copy to green (pip, uv, anchor)
 
 Figures (seconds, medians):
   copy     `copier copy --trust --defaults` of this template, tasks included, against Copier's
@@ -162,13 +162,13 @@ def bench_publish(project: Path, workdir: Path, rounds: int) -> dict[str, float]
 
 
 def readme_commands(project: Path, heading: str, first_word: str) -> str:
-    """The bash block under a README heading whose commands start with `first_word`, as printed."""
+    """The bash blocks under a README heading whose commands start with `first_word`, as printed
+    (none is "": the pip route's lint commands are prose since the Develop block runs nox)."""
     readme = (project / "README.md").read_text()
     start = readme.index(f"\n{heading}\n")
     end = readme.find("\n## ", start + 1)
     blocks = re.findall(r"```bash\n(.*?)```", readme[start : end if end > 0 else len(readme)], re.DOTALL)
-    (block,) = [b for b in blocks if b.startswith(first_word)]
-    return block
+    return "".join(b for b in blocks if b.startswith(first_word))
 
 
 def green_template(template: Path, project: Path, route: str) -> None:

@@ -350,11 +350,16 @@ def test_one_command_runs_what_ci_runs_and_fails_on_each_planted_error(generate,
     for session in PLANTED:
         assert re.search(rf"^nox > \* {session}: failed", failed.stderr, re.MULTILINE), failed.stderr
     # Each session fails on its own planted error: the file it names is the one planted for it.
+    # One more run, its output in order (nox runs every session even after a failure), cut at
+    # nox's "Running session NAME" lines.
+    again = sh("uv run --no-sync nox 2>&1", work)
+    assert again.returncode != 0
+    parts = re.split(r"^nox > Running session (\w+)$", again.stdout, flags=re.MULTILINE)[1:]
+    outputs = dict(zip(parts[::2], parts[1::2], strict=True))
+    assert sorted(outputs) == sorted(PLANTED), again.stdout
     for session, (path, _) in PLANTED.items():
-        alone = sh(f"uv run --no-sync nox --session {session} 2>&1", work)
-        assert alone.returncode != 0
-        named = {p for p, _ in PLANTED.values() if Path(p).name in alone.stdout}
-        assert named == {path}, f"{session}\n{alone.stdout}"
+        named = {p for p, _ in PLANTED.values() if Path(p).name in outputs[session]}
+        assert named == {path}, f"{session}\n{outputs[session]}"
 
 
 def test_check_release_files_needs_only_the_standard_library_and_ignores_uvs_gitignore(
