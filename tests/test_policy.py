@@ -18,9 +18,6 @@ import yaml
 from cloud import StandIns, accounts_usable, exchange, github_claims, writers
 from helpers import TEMPLATE_ROOT, copier_cli, default
 
-# On one worker (pyproject.toml's --dist loadgroup): the organisation's two packages are set up once.
-pytestmark = pytest.mark.xdist_group("test_policy")
-
 PROJECT, LOCATION = default("gcp_project_id"), default("gcp_location")
 POOL, PROVIDER = default("gcp_workload_identity_pool"), default("gcp_workload_identity_provider")
 # The organisation's repositories every package's reader reads.

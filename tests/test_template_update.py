@@ -38,10 +38,6 @@ from helpers import (
     run,
 )
 
-# On one worker (pyproject.toml's --dist loadgroup): the simulated runner's hash-pinned Copier
-# install (about 20 s) is made once.
-pytestmark = pytest.mark.xdist_group("test_template_update")
-
 GITHUB = default("github_repository")
 PACKAGE = default("package_name")
 
