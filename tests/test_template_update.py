@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import helpers
 import pytest
 import workflow_steps
 import yaml
@@ -30,7 +31,6 @@ from helpers import (
     UpdateSetup,
     commit,
     copier_cli,
-    default,
     edit,
     git,
     overlapping_edit,
@@ -38,8 +38,8 @@ from helpers import (
     run,
 )
 
-GITHUB = default("github_repository")
-PACKAGE = default("package_name")
+# The defaults project's names, as copier.yml derives them.
+GITHUB, PACKAGE = helpers.default("github_repository"), helpers.default("package_name")
 
 FAKE_GH = Path(__file__).with_name("fake_gh.py")
 WORKFLOW = ".github/workflows/template-update.yml"
