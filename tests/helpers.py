@@ -5,6 +5,7 @@ conftest.py holds fixtures only; everything a test calls by name lives here.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +154,23 @@ def working_tree_clone(destination: Path) -> Path:
     if git(destination, "status", "--porcelain"):
         commit(destination, "Uncommitted changes of the working tree")
     return destination
+
+
+def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A directory that `make` fills once per test run, whichever xdist worker asks first: the
+    others wait for it, then share it. Only for what tests read and run and never change (a
+    simulated runner's virtualenv), so that two workers do not each spend the time."""
+    base = factory.getbasetemp()
+    # Under xdist each worker's basetemp is a folder of the run's own; without it, the run's.
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    target = root / f"made-once-{name}"
+    with open(root / f"made-once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            make(target)
+            (target / ".complete").touch()
+    return target
 
 
 def existing_repository(path: Path, *, branch: str, file: str) -> tuple[str, str]:

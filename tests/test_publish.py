@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import real_gcloud
 import workflow_steps
-from helpers import IDENTITY, Generated, Virtualenv, commit, git, pinned_requirements, run
+from helpers import IDENTITY, Generated, Virtualenv, commit, git, made_once, pinned_requirements, run
 from package_index import PackageIndex, running_index
 
 AUTH_MODES = {"workload_identity": "defaults", "service_account_key": "explicit-names-rc"}
@@ -70,8 +70,12 @@ def runner_path(generate, tmp_path_factory: pytest.TempPathFactory) -> str:
     own install step, so every file pip takes must match a hash of the rendered list."""
     project = generate("defaults")
     workflow = workflow_steps.load(project.path / ".github/workflows/publish.yml")
-    root = tmp_path_factory.mktemp("runner") / "python"
-    return workflow_steps.runner_with_tools(workflow, "build", INSTALL_STEP, cwd=project.path, root=root)
+    python = made_once(
+        tmp_path_factory,
+        "publish-runner",
+        lambda root: workflow_steps.runner_with_tools(workflow, "build", INSTALL_STEP, cwd=project.path, root=root),
+    )
+    return os.pathsep.join([str(python / "bin"), os.environ["PATH"]])
 
 
 class Release:

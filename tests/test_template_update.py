@@ -64,9 +64,12 @@ def runner_path(tmp_path_factory: pytest.TempPathFactory, update_setup: UpdateSe
     (fake_bin / "gh").symlink_to(FAKE_GH)
     project = update_setup.project
     workflow = workflow_steps.load(project / WORKFLOW)
-    return workflow_steps.runner_with_tools(
-        workflow, "update", "Install Copier", cwd=project, root=root / "python", first=[fake_bin]
+    python = helpers.made_once(
+        tmp_path_factory,
+        "template-update-runner",
+        lambda target: workflow_steps.runner_with_tools(workflow, "update", "Install Copier", cwd=project, root=target),
     )
+    return os.pathsep.join([str(fake_bin), str(python / "bin"), os.environ["PATH"]])
 
 
 UPDATE_STEP = "Update from the template when it has a newer release"

@@ -109,9 +109,12 @@ def runner_with_tools(
     """
     venv.create(root, with_pip=True)
     path = os.pathsep.join([*map(str, first), str(root / "bin"), os.environ["PATH"]])
-    # RUNNER_TEMP beside `root`, not in `cwd`: the step's script and output files must not land in
-    # a shared generated project, whose tree other tests check is clean.
-    runner = {"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"], "RUNNER_TEMP": str(root.parent)}
+    # RUNNER_TEMP beside `root`, of its own, not in `cwd`: the step's script and output files must
+    # not land in a shared generated project (whose tree other tests check is clean), nor where
+    # another runner is being installed at the same time.
+    temp = root.parent / f"{root.name}-runner-temp"
+    temp.mkdir(exist_ok=True)
+    runner = {"PIP_CACHE_DIR": os.environ["PIP_CACHE_DIR"], "RUNNER_TEMP": str(temp)}
     installed = run_step(workflow, job, name, cwd=cwd, local={}, path=path, runner=runner)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return path
