@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
-import copier
 import jinja2
 import pytest
 import yaml
@@ -35,19 +35,22 @@ TEMPLATE_DEFAULTS = {
 }
 
 
+def questions_tool() -> ModuleType:
+    """tools/questions.py, which writes docs/questions.md and derives the default answers."""
+    spec = importlib.util.spec_from_file_location("questions", TEMPLATE_ROOT / "tools/questions.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @functools.cache
 def defaults() -> dict[str, object]:
     """Every answer the template gives a project copied with `--defaults`, and every value copier.yml
     computes from them (`publisher_email`, `upload_url`...), derived by Copier itself from the
-    working tree's copier.yml: tests take a default from here instead of spelling it, so changing a
-    default fails only the tests about that default."""
-    with tempfile.TemporaryDirectory() as scratch:
-        source = plain_template(Path(scratch, "template"))
-        # pretend: nothing is written and no task runs. run_copy returns the Worker that rendered.
-        worker = copier.run_copy(
-            str(source), Path(scratch, "project"), defaults=True, pretend=True, quiet=True, unsafe=True
-        )
-        return {k: v for k, v in worker.answers.combined.items() if k in QUESTIONS}
+    working tree's copier.yml, as docs/questions.md shows them: tests take a default from here
+    instead of spelling it, so changing a default fails only the tests about that default."""
+    return {k: v for k, v in questions_tool().default_answers().items() if k in QUESTIONS}
 
 
 def default(key: str) -> str:

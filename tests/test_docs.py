@@ -8,26 +8,17 @@ the lines that differ (the question's key among them).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
-from helpers import QUESTIONS, TEMPLATE_ROOT, default, markdown_section, table_rows
+from helpers import QUESTIONS, TEMPLATE_ROOT, default, markdown_section, questions_tool, table_rows
 
 README = (TEMPLATE_ROOT / "README.md").read_text()
 ASKED = [key for key, spec in QUESTIONS.items() if spec.get("when") is not False]
 # Where earlier releases' help texts and messages send people: "gar-template's README, 'NAME'".
 POINTERS = ("copier.yml", "hooks", "template/scripts", "CHANGELOG.md")
 SECTION_NAME = re.compile(r"README(?:'s|,)\s+[\"']([A-Z][^\"'\n]+)[\"']")
-
-
-def questions_tool():
-    spec = importlib.util.spec_from_file_location("questions", TEMPLATE_ROOT / "tools/questions.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
