@@ -163,7 +163,8 @@ def test_the_reader_accounts_default_never_equals_the_publishers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "distribution_name", "package"), [("Email", "email", "email_pkg"), ("Pytest", "pytest-pkg", "pytest_pkg")]
+    ("name", "distribution_name", "package"),
+    [("Email", "email-pkg", "email_pkg"), ("Test", "test-pkg", "test_pkg"), ("Pytest", "pytest-pkg", "pytest_pkg")],
 )
 def test_copier_itself_takes_the_defaults(
     template: Path, tmp_path: Path, name: str, distribution_name: str, package: str

@@ -355,6 +355,31 @@ def test_every_release_updates_to_head_as_a_fresh_copy(released: Released, answe
         assert differing == [], f"{tag} -> HEAD differs from a fresh copy in {differing}"
 
 
+def test_an_update_keeps_a_package_name_the_rules_now_refuse(released: Released, tmp_path: Path) -> None:
+    """`test` shadows the standard library's test package: refused since after 0.2.0, which took it.
+    Copier drops a recorded answer its validator refuses and derives the default again (which would
+    rename the package under every consumer): the validator keeps the recorded one instead."""
+    accepting = [tag for tag, _ in released.releases if tag in ("v0.1.0", "v0.2.0")]
+    assert accepting, "a release that accepted the name"
+    project = tmp_path / "project"
+    copied = copier_cli(
+        "copy", "--trust", "--defaults", "--data", "package_name=test", "--vcs-ref", accepting[-1],
+        released.path, project,
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    updated = copier_cli("update", "--trust", "--defaults", "--vcs-ref", "HEAD", cwd=project)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"] == "test"
+    assert (project / "src/test/__init__.py").is_file() and not (project / "src/test_pkg").exists()
+    said = " ".join((updated.stdout + updated.stderr).split())
+    assert "package_name 'test' is kept" in said and "standard library installs its own 'test'" in said
+    refused = copier_cli(
+        "copy", "--trust", "--defaults", "--data", "package_name=test", "--vcs-ref", "HEAD",
+        released.path, tmp_path / "new",
+    )  # fmt: skip
+    assert refused.returncode == 1 and "standard-library name" in refused.stderr, "a new project may not take it"
+
+
 def contributing_block(containing: str) -> list[str]:
     guide = (TEMPLATE_ROOT / "CONTRIBUTING.md").read_text()
     section = guide.split("## Releasing the template\n", 1)[1].split("\n## ", 1)[0]
