@@ -58,6 +58,8 @@ GCP_RESOURCES = {
 RECORDED_BY_SETUP = {"github_repository_id", "github_owner_id", "github_release_manager_ids"}
 
 MARKERS = (b"<<<<<<<", b">>>>>>>")
+# How the commands printed here run Copier: copier.yml passes its copier_command.
+COPIER = "uvx copier"
 
 
 def git(*args: str, stdin: bytes | None = None) -> bytes:
@@ -101,7 +103,7 @@ def report_shared_repository(current: dict[str, Any]) -> None:
         f"gar-template: this package still publishes to {SHARED_REPOSITORY}, which other packages' "
         "publishers may write too. Move it to a repository of its own (gar-template's README, "
         "'Moving to a repository per package'):\n"
-        "  copier update --trust --defaults --vcs-ref=:current: "
+        f"  {COPIER} update --trust --defaults --vcs-ref=:current: "
         f"--data gcp_repository={own}\n"
         "  python3 scripts/setup_gcp.py"
     )
@@ -167,7 +169,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--template", required=True, help="the template's root (its local clone)")
     parser.add_argument("--answers-file", required=True, help="the answers file's name in the project")
+    parser.add_argument("--copier", required=True, help="how the project runs Copier (copier.yml's copier_command)")
     args = parser.parse_args()
+    global COPIER  # set once, from the one argument, before anything prints
+    COPIER = args.copier
     current = copier_answers.read(args.answers_file)
     previous = copier_answers.committed(args.answers_file)
 

@@ -123,6 +123,11 @@ def pinned_requirements() -> dict[str, str]:
     return {requirement.split("==")[0]: requirement for requirement in flattened("dev")}
 
 
+def pinned_copier() -> str:
+    """How a generated project runs Copier: uvx, at the version the tests pin."""
+    return f"uvx {pinned_requirements()['copier']}"
+
+
 def plain_template(destination: Path) -> Path:
     """This checkout's template files (committed and not ignored) as a plain directory, modes kept.
 

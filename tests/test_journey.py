@@ -19,7 +19,7 @@ from pathlib import Path
 import workflow_steps
 import yaml
 from cloud import StandIns
-from helpers import TEMPLATE_ROOT, commit, git, pinned_requirements, run, working_tree_clone
+from helpers import TEMPLATE_ROOT, commit, git, pinned_copier, pinned_requirements, run, working_tree_clone
 from package_index import running_index
 
 GITHUB_IDS = {"GITHUB_REPOSITORY_ID": "1000001", "GITHUB_REPOSITORY_OWNER_ID": "2000001"}
@@ -222,7 +222,8 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     user.sh(commands[3], project)
     assert cloud.changing_calls() == [], "a dry run reads and plans, never changes"
     setup = user.sh(commands[4], project).stdout
-    record = next(line.strip() for line in setup.splitlines() if line.strip().startswith("copier update"))
+    record = next(line.strip() for line in setup.splitlines() if " update --trust " in line)
+    assert record.startswith(pinned_copier() + " update "), "the setup runs Copier as the docs do"
     recorded = user.sh(record, project)
     assert "Keeping template version" in recorded.stdout + recorded.stderr, "recording never upgrades the template"
     assert "Run the Google Cloud setup again" not in recorded.stdout, "recording what setup found needs no re-run"

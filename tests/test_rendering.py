@@ -12,11 +12,11 @@ from helpers import (
     COMPUTED,
     SUPPORTED_PYTHONS,
     TEMPLATE_DEFAULTS,
-    TEMPLATE_ROOT,
     Generated,
     code_blocks,
     default,
     markdown_section,
+    pinned_copier,
 )
 
 # GitHub's own expressions, ${{ ... }}, are meant to stay in the workflows.
@@ -170,15 +170,23 @@ def test_names_are_derived_from_the_project_name(generate, answer_set: str, dist
     assert (answers["distribution_name"], answers["package_name"]) == (distribution, package)
 
 
-COPIER_UPDATE_WITH_OPTIONS = re.compile(r"copier update(?: -[^`\n]*)")
+COPIER_COMMAND = re.compile(r"(?:uvx )?copier(?:==[0-9.]+)? (?:update|recopy)(?: -[^`\n'\"]*)")
+# The one place Copier runs without uvx: the workflow installs it hash-pinned, for its own job.
+INSTALLS_COPIER = ".github/workflows/template-update.yml"
 
 
-def test_every_copier_update_command_carries_trust(project: Generated) -> None:
-    """The template has a task and a migration: Copier refuses an update without --trust (exit 4)."""
+def test_every_copier_command_carries_trust_and_runs_the_pinned_copier(project: Generated) -> None:
+    """The template has a task and a migration: Copier refuses an update without --trust (exit 4).
+    Copier is no dependency of the project: every command runs it the same way, with uvx at the
+    version the template is tested with."""
     sources = [
         (path.relative_to(project.path).as_posix(), path.read_text(encoding="utf-8")) for path in project.files()
     ]
-    sources.append(("copier.yml", (TEMPLATE_ROOT / "copier.yml").read_text()))
+    seen = 0
     for name, text in sources:
-        for command in COPIER_UPDATE_WITH_OPTIONS.findall(text):
+        for command in COPIER_COMMAND.findall(text):
+            seen += 1
             assert "--trust" in command, f"{name}: {command}"
+            if name != INSTALLS_COPIER:
+                assert command.startswith(pinned_copier() + " "), f"{name}: {command}"
+    assert seen >= 5, "the project documents its Copier commands"

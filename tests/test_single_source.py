@@ -9,7 +9,15 @@ from pathlib import Path
 
 import copier
 import yaml
-from helpers import COMPUTED, SUPPORTED_PYTHONS, TEMPLATE_ROOT, markdown_section, run
+from helpers import (
+    COMPUTED,
+    SUPPORTED_PYTHONS,
+    TEMPLATE_ROOT,
+    markdown_section,
+    pinned_copier,
+    pinned_requirements,
+    run,
+)
 
 COMPUTED_SOURCE = "includes/computed.jinja"
 MACRO = re.compile(r"\{%-? macro (\w+)\(\) -?%\}(.*?)\{%-? endmacro -?%\}", re.DOTALL)
@@ -146,3 +154,14 @@ def test_no_action_is_pinned_outside_the_workflows() -> None:
     outside = [p for p in tracked("template/") if not p.startswith("template/.github/")]
     pinned = [p for p in outside if sha.search((TEMPLATE_ROOT / p).read_text(encoding="utf-8"))]
     assert pinned == [], "name the workflow whose `uses:` line to copy instead"
+
+
+def test_the_copier_a_project_runs_is_the_copier_the_template_is_tested_with() -> None:
+    """copier_command (every Copier command a project prints), pyproject.toml's dev group and the
+    template-update workflow's hash-pinned install name one version."""
+    macros = dict(MACRO.findall((TEMPLATE_ROOT / COMPUTED_SOURCE).read_text()))
+    assert macros["copier_command"].strip() == pinned_copier()
+    requirements = (
+        TEMPLATE_ROOT / "template/.github/{% if template_updates %}template-update-requirements.txt{% endif %}"
+    )
+    assert re.search(rf"^{re.escape(pinned_requirements()['copier'])} \\", requirements.read_text(), re.MULTILINE)

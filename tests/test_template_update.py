@@ -34,6 +34,7 @@ from helpers import (
     edit,
     git,
     overlapping_edit,
+    pinned_copier,
     pinned_requirements,
     run,
 )
@@ -243,10 +244,11 @@ def test_a_newer_release_gives_one_pull_request_with_exactly_the_template_change
     assert [call[:2] for call in job.gh()["calls"]] == [["pr", "list"], ["pr", "create"]]
 
     # The body's command redoes the update by hand, to the very same files.
-    [command] = re.findall(r"`(copier update [^`]*)`", pull["body"].split("To redo it by hand:")[1])
+    [command] = re.findall(r"`([^`]* update [^`]*)`", pull["body"].split("To redo it by hand:")[1])
+    assert command.startswith(pinned_copier() + " update "), "the project's one way to run Copier"
     by_hand = tmp_path / "by-hand"
     run("git", "clone", "--quiet", origin, by_hand)
-    redone = copier_cli(*shlex.split(command)[1:], cwd=by_hand)
+    redone = copier_cli(*shlex.split(command)[2:], cwd=by_hand)
     assert redone.returncode == 0, redone.stderr
     git(by_hand, "add", "--all")
     assert git(by_hand, "write-tree") == git(origin, "rev-parse", "template-update^{tree}")

@@ -24,7 +24,19 @@ READER_ROLE = "roles/artifactregistry.reader"
 WRITER_ROLE = "roles/artifactregistry.writer"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
-RECORD = "copier update --trust --defaults --vcs-ref=:current:"
+
+
+def copier_command() -> str:
+    """How the project runs Copier (copier.yml's copier_command, in the settings): with uvx, at the
+    version the template is tested with, so nothing needs installing."""
+    try:
+        return str(json.loads(SETTINGS.read_text(encoding="utf-8"))["copier"])
+    except (OSError, ValueError, KeyError):
+        return "uvx copier"
+
+
+COPIER = copier_command()
+RECORD = f"{COPIER} update --trust --defaults --vcs-ref=:current:"
 
 
 def shell_join(args: tuple[str, ...] | list[str]) -> str:
@@ -136,9 +148,7 @@ class Runner:
             raise SetupError(f"`{shlex.join(args)}` failed:\n{result.stderr.strip()}")
         return json.loads(result.stdout or "null")
 
-    def change(
-        self, why: str, *args: str, stdin: str | None = None, shown: str | None = None
-    ) -> bool:
+    def change(self, why: str, *args: str, stdin: str | None = None, shown: str | None = None) -> bool:
         """A command that creates or changes something. True when it ran."""
         command = shown or shell_join(args)
         if self.mode == "check":
@@ -163,9 +173,7 @@ class Runner:
             except SetupError as error:
                 if delay is None or "does not exist" not in str(error):
                     raise
-                print(
-                    f"  the service account is not visible yet; retrying in {delay:g} s", flush=True
-                )
+                print(f"  the service account is not visible yet; retrying in {delay:g} s", flush=True)
                 time.sleep(delay)
 
 
@@ -177,9 +185,7 @@ def gh_ready() -> bool:
     """The GitHub CLI is installed and logged in."""
     if shutil.which("gh") is None:
         return False
-    return (
-        subprocess.run(["gh", "auth", "status"], capture_output=True, check=False).returncode == 0
-    )
+    return subprocess.run(["gh", "auth", "status"], capture_output=True, check=False).returncode == 0
 
 
 def section(title: str) -> None:
@@ -189,12 +195,7 @@ def section(title: str) -> None:
 def members(policy: Any, role: str) -> list[str]:
     """The members an IAM policy (as gcloud prints it) gives `role` without a condition."""
     bindings = (policy or {}).get("bindings", [])
-    return [
-        m
-        for b in bindings
-        if b.get("role") == role and not b.get("condition")
-        for m in b.get("members", [])
-    ]
+    return [m for b in bindings if b.get("role") == role and not b.get("condition") for m in b.get("members", [])]
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,7 @@ def grant(
     """`role` for `member` on `resource`, unless it is there already."""
     if member in members(resource.policy(run, settings), role):
         return
-    command = resource.command(
-        settings, "add-iam-policy-binding", f"--member={member}", f"--role={role}"
-    )
+    command = resource.command(settings, "add-iam-policy-binding", f"--member={member}", f"--role={role}")
     command.append("--condition=None")
     why = f"{resource.name}: {member} lacks {role}"
     if retry:
@@ -244,8 +243,6 @@ def grant(
 
 
 def revoke(run: Runner, settings: Settings, resource: Resource, member: str, role: str) -> None:
-    command = resource.command(
-        settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}"
-    )
+    command = resource.command(settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}")
     command.append("--condition=None")
     run.change(f"{resource.name}: {member} holds {role}, which publishing must not allow", *command)
