@@ -35,6 +35,7 @@ import package_rename
 import removed_files
 import uv_lock
 from conflict_labels import BOTH_SIDES
+from terminal import say
 
 # The answers that name Google Cloud resources, and what scripts/setup_gcp.py makes of each.
 GCP_RESOURCES = {
@@ -77,15 +78,17 @@ def report_gcp_changes(previous: dict[str, Any], current: dict[str, Any]) -> Non
     ]
     if not changed:
         return
-    print("gar-template: this update changed answers that Google Cloud resources are named after:")
-    for key in changed:
-        old, new = (previous.get(key, "(not set)"), current.get(key, "(not set)"))
-        print(f"  {key}: {old} -> {new} ({GCP_RESOURCES[key]})")
-    print(
-        "Run the Google Cloud setup again, a dry run first, before the next release:\n"
-        "  python3 scripts/setup_gcp.py --dry-run\n"
-        "  python3 scripts/setup_gcp.py\n"
-        "It sets up what the new answers name; it deletes nothing named by the old ones."
+    items = [
+        f"  {key}: {previous.get(key, '(not set)')} -> {current.get(key, '(not set)')} ({GCP_RESOURCES[key]})"
+        for key in changed
+    ]
+    say(
+        "gar-template: this update changed answers that Google Cloud resources are named after:",
+        *items,
+        "Run the Google Cloud setup again, a dry run first, before the next release:",
+        "$ python3 scripts/setup_gcp.py --dry-run",
+        "$ python3 scripts/setup_gcp.py",
+        "It sets up what the new answers name; it deletes nothing named by the old ones.",
     )
 
 
@@ -99,13 +102,12 @@ def report_shared_repository(current: dict[str, Any]) -> None:
         return
     own = re.sub("[^a-z0-9]+", "-", str(current.get("distribution_name", "")).lower()).strip("-")
     own = own if own[:1].isalpha() else f"py-{own}"
-    print(
+    say(
         f"gar-template: this package still publishes to {SHARED_REPOSITORY}, which other packages' "
         "publishers may write too. Move it to a repository of its own (gar-template's README, "
-        "'Moving to a repository per package'):\n"
-        f"  {COPIER} update --trust --defaults --vcs-ref=:current: "
-        f"--data gcp_repository={own}\n"
-        "  python3 scripts/setup_gcp.py"
+        "'Moving to a repository per package'):",
+        f"$ {COPIER} update --trust --defaults --vcs-ref=:current: --data gcp_repository={own}",
+        "$ python3 scripts/setup_gcp.py",
     )
 
 
@@ -187,10 +189,10 @@ def main() -> int:
     conflicts = conflicted_paths()
     uv_lock.follow(conflicts)
     if conflicts:
-        print(
-            "gar-template: the update left conflicts in these files:\n"
-            + "".join(f"  {path}\n" for path in conflicts)
-            + f"Nothing was lost or rolled back: each conflict holds both sides, {BOTH_SIDES}"
+        say(
+            "gar-template: the update left conflicts in these files:",
+            *(f"  {path}" for path in conflicts),
+            f"Nothing was lost or rolled back: each conflict holds both sides, {BOTH_SIDES}"
             " (a .rej file holds the template's change that did not apply)."
             " Resolve them, delete any .rej file, then review with `git diff` and commit.",
             file=sys.stderr,

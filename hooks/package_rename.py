@@ -26,6 +26,7 @@ from typing import Any
 
 import copier_answers
 from conflict_labels import LABELS
+from terminal import say
 
 
 def git(*args: str) -> str:
@@ -51,7 +52,7 @@ def render_previous_version(
             unsafe=True,
         )
     except Exception as error:  # any failure costs only the finer merge
-        print(
+        say(
             f"gar-template: could not render the previous template version ({error}); "
             "edited template files are merged without a common base, so every difference is a conflict.",
             file=sys.stderr,
@@ -147,7 +148,7 @@ def follow(previous: dict[str, Any], current: dict[str, Any], template: str, ans
             outcomes.setdefault(rename.carry_over(path), []).append(str(rename.target(path)))
     rename.remove_old_directories()
 
-    print(f"gar-template: package renamed from {old} to {new}; src/{old}/ was carried over to src/{new}/.")
+    say(f"gar-template: package renamed from {old} to {new}; src/{old}/ was carried over to src/{new}/.")
     for outcome, label in (
         ("moved", "moved"),
         ("restored", "restored"),
@@ -155,5 +156,5 @@ def follow(previous: dict[str, Any], current: dict[str, Any], template: str, ans
         ("conflict", "CONFLICT, resolve by hand"),
     ):
         for target in outcomes.get(outcome, []):
-            print(f"  {label}: {target}")
-    print(f"  Imports of '{old}' elsewhere (your own tests, docs) still need renaming: git grep -n '{old}'")
+            say(f"  {label}: {target}")
+    say(f"  Imports of '{old}' elsewhere (your own tests, docs) still need renaming:", f"$ git grep -n '{old}'")

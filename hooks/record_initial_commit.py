@@ -37,15 +37,23 @@ from typing import Any
 
 import copier_answers
 import yaml  # Copier's own dependency, already loaded by copier_answers
+from terminal import say
 
 
 def git(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], env=env, capture_output=True, text=True, check=False)
 
 
+def tag_step(tag: str, version: str, *, moves: bool) -> str:
+    """Step 3 of the message after copy: the release tag, pushed alone. Only a tag this task made
+    moves (-f): nobody has pushed it, and it must name the commit that records the ids."""
+    force = "-f " if moves else ""
+    return f"$ git tag {force}-a {tag} -m 'Release {version}' && git push origin {tag}"
+
+
 def fail(step: str, result: subprocess.CompletedProcess[str]) -> int:
-    print(
-        f"gar-template: '{step}' failed:\n{result.stderr.strip()}\n"
+    print(f"gar-template: '{step}' failed:\n{result.stderr.strip()}", file=sys.stderr)
+    say(
         "The project was not recorded in git. Fix the cause and copy again, or run Copier with "
         "--skip-tasks and record it yourself (see the template's README, 'Tasks and trust').",
         file=sys.stderr,
@@ -141,13 +149,13 @@ def refuse_inside(toplevel: Path, rendered: list[str]) -> int:
     while emptied != toplevel and toplevel in emptied.parents and not any(emptied.iterdir()):
         emptied.rmdir()
         emptied = emptied.parent
-    print(
-        f"gar-template: refused: {destination}\n"
-        f"is inside the git repository {toplevel}.\n"
-        "A project from this template is a repository of its own: its version comes from its\n"
-        "own v* tags, and GitHub runs workflows only from a repository's root .github/. Inside\n"
-        "another repository it would neither build nor publish. The files this copy wrote are\n"
-        "removed again: copy it to a directory outside that repository.",
+    say(
+        f"gar-template: refused: {destination}",
+        f"is inside the git repository {toplevel}.",
+        "A project from this template is a repository of its own: its version comes from its own v* "
+        "tags, and GitHub runs workflows only from a repository's root .github/. Inside another "
+        "repository it would neither build nor publish. The files this copy wrote are removed again: "
+        "copy it to a directory outside that repository.",
         file=sys.stderr,
     )
     return 1
@@ -163,12 +171,12 @@ def main() -> int:
     tag = f"v{version}"
 
     if shutil.which("git") is None:
-        print(
+        say(
             "gar-template: git is not on PATH, so the project was generated but nothing was "
-            "committed or tagged. Install git, then in the project run:\n"
-            f"  git init --initial-branch=main && git add --all && git commit -m 'Initial commit' "
-            f"&& git tag -a {tag} -m 'Release {version}'\n"
-            "and the steps below apply as printed.",
+            "committed or tagged. Install git, then in the project run:",
+            "$ git init --initial-branch=main && git add --all && git commit -m 'Initial commit'",
+            "and the steps below apply; step 3, the release tag, once Google Cloud is set up:",
+            tag_step(tag, version, moves=False),
             file=sys.stderr,
         )
         return 0
@@ -178,13 +186,20 @@ def main() -> int:
         toplevel = Path(inside.stdout.strip()).resolve()
         return refuse_inside(toplevel, rendered_files(args.template, answers, args.answers_file))
     if inside.returncode == 0:
-        print(
+        say(
             f"gar-template: this directory is the git repository {inside.stdout.strip()}: nothing "
             "was committed or tagged, its history and tags were left untouched. Review and commit "
-            f"the generated files yourself, then tag the first release: git tag -a {tag} -m "
-            f"'Release {version}'. In step 1 below, keep the remote it already has, if any.",
+            "the generated files yourself. In step 1 below, keep the remote it already has, if any.",
             file=sys.stderr,
         )
+        if git("rev-parse", "--quiet", "--verify", f"refs/tags/{tag}").returncode == 0:
+            say(
+                f"Step 3 makes no tag: {tag} exists in this repository already, and may be published. "
+                "Release your changes as a new version, with a tag of its own (docs/publishing.md).",
+                file=sys.stderr,
+            )
+        else:
+            say("Step 3, the release tag, once Google Cloud is set up:", tag_step(tag, version, moves=False))
         return 0
 
     env = dict(os.environ)
@@ -202,7 +217,12 @@ def main() -> int:
         result = git(*argv, env=env)
         if result.returncode != 0:
             return fail(step, result)
-    print(f"gar-template: initialised git on branch main, committed, tagged {tag}.")
+    say(
+        f"gar-template: initialised git on branch main, committed, tagged {tag} (nothing pushed). "
+        "Step 3, once Google Cloud is set up, moves this unpushed tag onto what you pushed last "
+        "and pushes it alone:",
+        tag_step(tag, version, moves=True),
+    )
     # Asking git which files it does not track costs a process: only when there can be some.
     already_there = (
         git("ls-files", "--others", "--exclude-standard").stdout.splitlines()
@@ -210,7 +230,7 @@ def main() -> int:
         else []
     )
     if already_there:
-        print(
+        say(
             "gar-template: these files were in the directory before the copy and are not part of "
             f"the first commit: {', '.join(already_there)}",
             file=sys.stderr,

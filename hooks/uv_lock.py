@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from terminal import say
+
 # What uv.lock is resolved from, as (table, key) paths in pyproject.toml.
 RESOLVED_FROM = (
     ("build-system",),
@@ -57,7 +59,7 @@ def follow(conflicted: list[str]) -> None:
     if not Path("uv.lock").is_file() or not Path("pyproject.toml").is_file():
         return
     if "pyproject.toml" in conflicted:
-        print("gar-template: once pyproject.toml's conflicts are resolved, run `uv lock` and commit uv.lock.")
+        say("gar-template: once pyproject.toml's conflicts are resolved, run `uv lock` and commit uv.lock.")
         return
     before, after = resolved_from(committed("pyproject.toml")), resolved_from(Path("pyproject.toml").read_text())
     changed = [name for name in after if before.get(name) != after[name]]
@@ -66,14 +68,13 @@ def follow(conflicted: list[str]) -> None:
     what = "pyproject.toml" if changed == ["pyproject.toml"] else f"pyproject.toml's {', '.join(changed)}"
     uv = shutil.which("uv")
     if uv is None:
-        print(f"gar-template: this update changed {what}, so uv.lock is out of date: run `uv lock` and commit uv.lock.")
+        say(f"gar-template: this update changed {what}, so uv.lock is out of date: run `uv lock` and commit uv.lock.")
         return
     locked = subprocess.run([uv, "lock"], capture_output=True, text=True, check=False)
     if locked.returncode == 0:
-        print(f"gar-template: this update changed {what}; `uv lock` updated uv.lock (review it with the rest).")
+        say(f"gar-template: this update changed {what}; `uv lock` updated uv.lock (review it with the rest).")
     else:
         print(
-            f"gar-template: this update changed {what}, and `uv lock` failed:\n{locked.stderr.strip()}\n"
-            "Fix the cause, then run `uv lock` and commit uv.lock with the update.",
-            file=sys.stderr,
+            f"gar-template: this update changed {what}, and `uv lock` failed:\n{locked.stderr.strip()}", file=sys.stderr
         )
+        say("Fix the cause, then run `uv lock` and commit uv.lock with the update.", file=sys.stderr)

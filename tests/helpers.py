@@ -9,6 +9,7 @@ import fcntl
 import functools
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -344,3 +345,19 @@ def table_rows(text: str) -> list[dict[str, str]]:
     header, separator, *rows = table
     assert all(set(cell) <= set("-: ") for cell in separator), f"not a table header: {separator}"
     return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+# Copier's own lines ("Copying from template ...", "create  README.md") and a command, which
+# stays whole on its line, may be wider; the template's prose may not.
+COMMAND_LINE = re.compile(
+    r"^ {7,}\S"  # a command
+    r"|^\s*(create|identical|conflict|overwrite|skip|Copying from|Updating to template)\b"  # Copier's
+    r"|^\S+\.py:\d+: \w+Warning: |^ > Running task |^Task \["  # Copier's, and a dirty template's warning
+)
+
+
+def prose_too_wide(output: str, destination: Path, columns: int = 80) -> list[str]:
+    """Lines of the template's prose wider than the terminal; the destination counts as a short
+    path such as a person types (the tests' temporary paths are long)."""
+    lines = output.replace(str(destination), "~/" + destination.name).splitlines()
+    return [line for line in lines if len(line) > columns and not COMMAND_LINE.match(line)]

@@ -56,7 +56,7 @@ def test_files_already_in_the_destination_stay_out_of_the_first_commit(tmp_path:
     (destination / "notes.txt").write_text("mine\n")
     result = copy_template(destination)
     assert result.returncode == 0, result.stderr
-    assert "not part of the first commit: notes.txt" in result.stderr
+    assert "not part of the first commit: notes.txt" in " ".join(result.stderr.split())
     assert git(destination, "status", "--porcelain") == "?? notes.txt"
     assert "notes.txt" not in git(destination, "ls-files")
 
@@ -87,6 +87,10 @@ def test_the_same_copy_twice_changes_nothing(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "history and tags were left untouched" in again.stderr
     assert (*recorded(destination), git(destination, "rev-parse", "v0.1.0")) == before
+    # The tag is there and may be published: no tag command, neither one that fails nor one that moves it.
+    said = " ".join((again.stdout + again.stderr).split())
+    assert "Step 3 makes no tag: v0.1.0 exists in this repository already" in said
+    assert "git tag" not in said
 
 
 def test_a_repository_root_with_history_keeps_its_history_and_tags(tmp_path: Path) -> None:
@@ -94,8 +98,19 @@ def test_a_repository_root_with_history_keeps_its_history_and_tags(tmp_path: Pat
     before = existing_repository(destination, branch="main", file="LICENSE.txt")
     result = copy_template(destination)
     assert result.returncode == 0, result.stderr
-    assert "git tag -a v0.1.0" in result.stderr
+    assert "Step 3 makes no tag: v0.1.0 exists" in " ".join(result.stderr.split()), "their tag is never moved"
+    assert "git tag" not in result.stdout + result.stderr
     assert (git(destination, "rev-parse", "HEAD"), git(destination, "rev-parse", "v0.1.0")) == before
+
+
+def test_a_repository_without_the_tag_gets_a_tag_command_that_moves_nothing(tmp_path: Path) -> None:
+    destination = tmp_path / "untagged"
+    existing_repository(destination, branch="main", file="LICENSE.txt")
+    git(destination, "tag", "-d", "v0.1.0")
+    result = copy_template(destination)
+    assert result.returncode == 0, result.stderr
+    [command] = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("git tag")]
+    assert command == "git tag -a v0.1.0 -m 'Release 0.1.0' && git push origin v0.1.0"
 
 
 @pytest.mark.skipif(

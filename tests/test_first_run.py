@@ -35,6 +35,7 @@ from helpers import (
     git,
     markdown_section,
     plain_template,
+    prose_too_wide,
     run,
 )
 from jinja2 import Environment, FileSystemLoader
@@ -407,11 +408,11 @@ def test_the_message_after_copy_offers_both_remotes_and_warns_before_google_clou
     copied = copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "HEAD", TEMPLATE_ROOT, destination)
     assert copied.returncode == 0, copied.stderr
     message = copied.stdout + copied.stderr
-    assert "gar-template: initialised git on branch main, committed, tagged v0.1.0." in message
+    assert "gar-template: initialised git on branch main, committed, tagged v0.1.0" in message
     assert "https://docs.astral.sh/uv/getting-started/installation/" in message
-    assert "never\n`git push --follow-tags` before step 3" in message
+    assert "never `git push --follow-tags` before step 3" in " ".join(message.split())
     assert "GitHub App" not in message, "only with template_updates"
-    assert all(len(line) <= 100 for line in message.split(" is ready in ", 1)[1].splitlines()[1:])
+    assert prose_too_wide(message, destination) == []
 
     # Both remotes as printed: the SSH one is a command line, the HTTPS one stands beside it.
     ssh = next(line.strip() for line in message.splitlines() if line.strip().startswith("git remote add origin git@"))
@@ -431,6 +432,7 @@ def test_with_tasks_skipped_the_message_records_the_project_and_names_the_github
     )  # fmt: skip
     assert copied.returncode == 0, copied.stderr
     message = copied.stdout + copied.stderr
+    assert prose_too_wide(message, destination) == []
     assert "nothing is in git yet" in message and "initialised git" not in message
     assert "needs a GitHub App first" in message
     page = re.search(r"see\s+(docs/\S+\.md)\.", message)

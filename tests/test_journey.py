@@ -175,6 +175,11 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     project = tmp_path / "ledger-sync"
     message = copied.stdout + copied.stderr
     commands = printed_commands(message)
+    # The task prints step 3's tag command before the message: it has seen the new repository.
+    tag_command = commands.pop(0)
+    assert tag_command.startswith("git tag -f -a v0.1.0 "), "the task's own tag, never pushed, may move"
+    https_remote = commands.pop(3)  # step 1's alternative to the SSH remote
+    assert https_remote == "git remote add origin https://github.com/my-org/ledger-sync.git"
     assert git(project, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.com>"
 
     # Step 1: the branch alone reaches GitHub (a bare repository here); no tag is burned.
@@ -232,7 +237,7 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     user.sh(commands[5], project)
     # The retry the early failure printed is step 3 of the message after copy, with the early tag
     # deleted first: the tag now names the commit that records the ids.
-    assert retry == f"git push --delete origin v0.1.0 && {commands[6]}"
+    assert retry == f"git push --delete origin v0.1.0 && {tag_command}"
     user.sh(retry, project)
     assert git(origin, "rev-parse", "v0.1.0^{commit}") == git(project, "rev-parse", "HEAD")
 

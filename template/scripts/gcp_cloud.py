@@ -148,7 +148,9 @@ class Runner:
             raise SetupError(f"`{shlex.join(args)}` failed:\n{result.stderr.strip()}")
         return json.loads(result.stdout or "null")
 
-    def change(self, why: str, *args: str, stdin: str | None = None, shown: str | None = None) -> bool:
+    def change(
+        self, why: str, *args: str, stdin: str | None = None, shown: str | None = None
+    ) -> bool:
         """A command that creates or changes something. True when it ran."""
         command = shown or shell_join(args)
         if self.mode == "check":
@@ -173,7 +175,9 @@ class Runner:
             except SetupError as error:
                 if delay is None or "does not exist" not in str(error):
                     raise
-                print(f"  the service account is not visible yet; retrying in {delay:g} s", flush=True)
+                print(
+                    f"  the service account is not visible yet; retrying in {delay:g} s", flush=True
+                )
                 time.sleep(delay)
 
 
@@ -185,7 +189,9 @@ def gh_ready() -> bool:
     """The GitHub CLI is installed and logged in."""
     if shutil.which("gh") is None:
         return False
-    return subprocess.run(["gh", "auth", "status"], capture_output=True, check=False).returncode == 0
+    return (
+        subprocess.run(["gh", "auth", "status"], capture_output=True, check=False).returncode == 0
+    )
 
 
 def section(title: str) -> None:
@@ -195,7 +201,12 @@ def section(title: str) -> None:
 def members(policy: Any, role: str) -> list[str]:
     """The members an IAM policy (as gcloud prints it) gives `role` without a condition."""
     bindings = (policy or {}).get("bindings", [])
-    return [m for b in bindings if b.get("role") == role and not b.get("condition") for m in b.get("members", [])]
+    return [
+        m
+        for b in bindings
+        if b.get("role") == role and not b.get("condition")
+        for m in b.get("members", [])
+    ]
 
 
 @dataclass(frozen=True)
@@ -233,7 +244,9 @@ def grant(
     """`role` for `member` on `resource`, unless it is there already."""
     if member in members(resource.policy(run, settings), role):
         return
-    command = resource.command(settings, "add-iam-policy-binding", f"--member={member}", f"--role={role}")
+    command = resource.command(
+        settings, "add-iam-policy-binding", f"--member={member}", f"--role={role}"
+    )
     command.append("--condition=None")
     why = f"{resource.name}: {member} lacks {role}"
     if retry:
@@ -243,6 +256,8 @@ def grant(
 
 
 def revoke(run: Runner, settings: Settings, resource: Resource, member: str, role: str) -> None:
-    command = resource.command(settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}")
+    command = resource.command(
+        settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}"
+    )
     command.append("--condition=None")
     run.change(f"{resource.name}: {member} holds {role}, which publishing must not allow", *command)

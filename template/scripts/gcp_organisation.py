@@ -47,7 +47,9 @@ APIS = ("artifactregistry", "iam", "iamcredentials", "sts")
 
 
 def release_condition(environment: str) -> str:
-    version_tag = " || ".join(f"assertion.ref.startsWith('refs/tags/v{digit}')" for digit in range(10))
+    version_tag = " || ".join(
+        f"assertion.ref.startsWith('refs/tags/v{digit}')" for digit in range(10)
+    )
     return (
         "assertion.event_name == 'push' && assertion.ref_type == 'tag'"
         f" && ({version_tag})"
@@ -99,10 +101,16 @@ def apis(run: Runner, settings: Settings) -> None:
         )
 
 
-def pool_and_provider(run: Runner, settings: Settings, owner_id: str, number: str, *, administer: bool) -> None:
-    section(f"Workload identity pool {settings.pool} and provider {settings.provider} (organisation)")
+def pool_and_provider(
+    run: Runner, settings: Settings, owner_id: str, number: str, *, administer: bool
+) -> None:
+    section(
+        f"Workload identity pool {settings.pool} and provider {settings.provider} (organisation)"
+    )
     where = ("--location=global",)
-    pool = run.read_json(*gcloud(settings, "iam", "workload-identity-pools", "describe", settings.pool, *where))
+    pool = run.read_json(
+        *gcloud(settings, "iam", "workload-identity-pools", "describe", settings.pool, *where)
+    )
     if pool is None:
         run.change(
             f"pool {settings.pool} is missing",
@@ -140,7 +148,9 @@ def pool_and_provider(run: Runner, settings: Settings, owner_id: str, number: st
     )
     # google-github-actions/auth asks for the provider's full name as the audience, which Google
     # accepts when the provider lists no audiences.
-    audience = f"https://iam.googleapis.com/{pool_name(settings, number)}/providers/{settings.provider}"
+    audience = (
+        f"https://iam.googleapis.com/{pool_name(settings, number)}/providers/{settings.provider}"
+    )
     wanted: dict[str, Any] = {
         "issuer": ISSUER,
         "attribute mapping": attribute_mapping(settings.environment),
@@ -179,7 +189,9 @@ def pool_and_provider(run: Runner, settings: Settings, owner_id: str, number: st
     if not differences:
         print(f"provider {settings.provider} admits exactly what publishing needs ({LAYER})")
         return
-    report = "\n".join(f"  {what}:\n    has   {have[what]}\n    needs {wanted[what]}" for what in differences)
+    report = "\n".join(
+        f"  {what}:\n    has   {have[what]}\n    needs {wanted[what]}" for what in differences
+    )
     recorded = found.get("description") or "no recorded layer (an earlier template)"
     if not administer:
         raise SetupError(
@@ -244,7 +256,9 @@ def pypi_remote(run: Runner, settings: Settings) -> None:
         return
     run.change(
         f"remote repository {name} is missing",
-        *gcloud(settings, "artifacts", "repositories", "create", name, f"--location={settings.location}"),
+        *gcloud(
+            settings, "artifacts", "repositories", "create", name, f"--location={settings.location}"
+        ),
         "--repository-format=python",
         "--mode=remote-repository",
         "--remote-repo-config-desc=PyPI",
@@ -263,7 +277,9 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
     """A virtual repository of every package repository (`with_pypi`: then PyPI); this package's
     repository joins it."""
     location = f"--location={settings.location}"
-    found = run.read_json(*gcloud(settings, "artifacts", "repositories", "describe", name, location))
+    found = run.read_json(
+        *gcloud(settings, "artifacts", "repositories", "describe", name, location)
+    )
     ours = {
         "id": settings.repository,
         "repository": settings.repository_name(settings.repository),
@@ -288,8 +304,12 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
             )
             return
         repository_checked(found, name, "VIRTUAL_REPOSITORY")
-        upstreams: list[dict[str, Any]] = (found.get("virtualRepositoryConfig") or {}).get("upstreamPolicies", [])
-        pypi = [u for u in upstreams if u.get("repository", "").endswith(f"/{settings.pypi_remote}")]
+        upstreams: list[dict[str, Any]] = (found.get("virtualRepositoryConfig") or {}).get(
+            "upstreamPolicies", []
+        )
+        pypi = [
+            u for u in upstreams if u.get("repository", "").endswith(f"/{settings.pypi_remote}")
+        ]
         packages = [u for u in upstreams if u not in pypi]
         if pypi and not with_pypi:
             raise SetupError(
@@ -297,7 +317,12 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
                 "index of internal packages only: a public upload under an internal name would be "
                 f"installed. Nothing was changed. Remove that upstream: {ADMINISTER}"
             )
-        if pypi and packages and max(u.get("priority", 0) for u in pypi) >= min(u.get("priority", 0) for u in packages):
+        if (
+            pypi
+            and packages
+            and max(u.get("priority", 0) for u in pypi)
+            >= min(u.get("priority", 0) for u in packages)
+        ):
             raise SetupError(
                 f"The virtual repository {name} reads {settings.pypi_remote} (PyPI) before or beside the "
                 "internal packages: a public upload under an internal name would win. Nothing was changed. "
@@ -316,7 +341,10 @@ def reader_account(run: Runner, settings: Settings) -> bool:
     """The read-only account, reader of the remote and virtual repositories. True when created now."""
     section(f"Read-only account {settings.reader} (organisation)")
     created = False
-    if run.read_json(*gcloud(settings, "iam", "service-accounts", "describe", settings.reader)) is None:
+    if (
+        run.read_json(*gcloud(settings, "iam", "service-accounts", "describe", settings.reader))
+        is None
+    ):
         created = run.change(
             f"service account {settings.reader} is missing",
             *gcloud(settings, "iam", "service-accounts", "create", settings.reader.split("@")[0]),
@@ -324,8 +352,12 @@ def reader_account(run: Runner, settings: Settings) -> bool:
         )
     member = f"serviceAccount:{settings.reader}"
     for name in (settings.pypi_remote, settings.internal_repository, settings.virtual_repository):
-        grant(run, settings, repository_resource(settings, name), member, READER_ROLE, retry=created)
+        grant(
+            run, settings, repository_resource(settings, name), member, READER_ROLE, retry=created
+        )
     if not settings.workload_identity:
         # The auth action mints a short-lived token from the key: Token Creator on itself.
-        grant(run, settings, account_resource(settings.reader), member, TOKEN_CREATOR, retry=created)
+        grant(
+            run, settings, account_resource(settings.reader), member, TOKEN_CREATOR, retry=created
+        )
     return created

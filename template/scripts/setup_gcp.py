@@ -87,7 +87,9 @@ class GitHub:
         return found.stdout.strip() if found is not None and found.returncode == 0 else None
 
 
-def github_ids(github: GitHub, settings: Settings, repository_id: str | None, owner_id: str | None) -> tuple[str, str]:
+def github_ids(
+    github: GitHub, settings: Settings, repository_id: str | None, owner_id: str | None
+) -> tuple[str, str]:
     """The numeric ids: from the flags, else from GitHub, checked against what the project recorded."""
     looked_up = github.ids() if repository_id is None or owner_id is None else None
     repository_id = repository_id or (looked_up[0] if looked_up else settings.github_repository_id)
@@ -146,7 +148,9 @@ def logged_in() -> bool:
 
 
 def project_number(run: Runner, settings: Settings) -> str:
-    result = run.read("gcloud", "projects", "describe", settings.project_id, "--format=value(projectNumber)")
+    result = run.read(
+        "gcloud", "projects", "describe", settings.project_id, "--format=value(projectNumber)"
+    )
     if result.returncode != 0:
         raise SetupError(f"cannot read the project {settings.project_id}: {result.stderr.strip()}")
     number = result.stdout.strip()
@@ -161,7 +165,9 @@ def project_number(run: Runner, settings: Settings) -> str:
 def package_repository(run: Runner, settings: Settings) -> None:
     section(f"This package's repository {settings.repository} in {settings.location}")
     location = f"--location={settings.location}"
-    found = run.read_json(*gcloud(settings, "artifacts", "repositories", "describe", settings.repository, location))
+    found = run.read_json(
+        *gcloud(settings, "artifacts", "repositories", "describe", settings.repository, location)
+    )
     if found is None:
         run.change(
             f"repository {settings.repository} is missing",
@@ -178,11 +184,15 @@ def publisher(run: Runner, settings: Settings, repository_id: str) -> bool:
     """The publisher account, recorded as this repository's; True when created now."""
     section(f"Publisher {settings.publisher}")
     note = OWNER_NOTE.format(distribution=settings.distribution, repository_id=repository_id)
-    found = run.read_json(*gcloud(settings, "iam", "service-accounts", "describe", settings.publisher))
+    found = run.read_json(
+        *gcloud(settings, "iam", "service-accounts", "describe", settings.publisher)
+    )
     if found is None:
         return run.change(
             f"service account {settings.publisher} is missing",
-            *gcloud(settings, "iam", "service-accounts", "create", settings.publisher.split("@")[0]),
+            *gcloud(
+                settings, "iam", "service-accounts", "create", settings.publisher.split("@")[0]
+            ),
             f"--display-name=Publishes {settings.distribution}"[:101],
             f"--description={note}",
         )
@@ -205,7 +215,9 @@ def publisher(run: Runner, settings: Settings, repository_id: str) -> bool:
 def writers(run: Runner, settings: Settings, created: bool) -> None:
     """Only this package's publisher may write its repository."""
     resource = repository_resource(settings, settings.repository)
-    grant(run, settings, resource, f"serviceAccount:{settings.publisher}", WRITER_ROLE, retry=created)
+    grant(
+        run, settings, resource, f"serviceAccount:{settings.publisher}", WRITER_ROLE, retry=created
+    )
     policy = resource.policy(run, settings)
     others = [
         m
@@ -229,12 +241,18 @@ def writers(run: Runner, settings: Settings, created: bool) -> None:
             print(f"WARNING: {message}")
 
 
-def release_bindings(run: Runner, settings: Settings, number: str, repository_id: str, managers: list[str]) -> None:
+def release_bindings(
+    run: Runner, settings: Settings, number: str, repository_id: str, managers: list[str]
+) -> None:
     """Exactly one principal set per release manager may act as the publisher; nothing else."""
-    section(f"Release gate: a version tag pushed by {', '.join(managers)} in {settings.environment}")
+    section(
+        f"Release gate: a version tag pushed by {', '.join(managers)} in {settings.environment}"
+    )
     account = account_resource(settings.publisher)
     wanted = [
-        organisation.principal_set(settings, number, organisation.RELEASE_ATTRIBUTE, f"{repository_id}/{manager}")
+        organisation.principal_set(
+            settings, number, organisation.RELEASE_ATTRIBUTE, f"{repository_id}/{manager}"
+        )
         for manager in managers
     ]
     for stale in members(account.policy(run, settings), WORKLOAD_IDENTITY_USER):
@@ -244,7 +262,9 @@ def release_bindings(run: Runner, settings: Settings, number: str, repository_id
         grant(run, settings, account, member, WORKLOAD_IDENTITY_USER, retry=True)
     # Any job of this repository may read (the checks before and after an upload, the tests).
     reader = organisation.principal_set(settings, number, "repository_id", repository_id)
-    grant(run, settings, account_resource(settings.reader), reader, WORKLOAD_IDENTITY_USER, retry=True)
+    grant(
+        run, settings, account_resource(settings.reader), reader, WORKLOAD_IDENTITY_USER, retry=True
+    )
 
 
 def user_keys(run: Runner, settings: Settings, email: str) -> list[str]:
@@ -258,7 +278,9 @@ def user_keys(run: Runner, settings: Settings, email: str) -> list[str]:
 def delete_key(run: Runner, settings: Settings, email: str, key: str, why: str) -> None:
     account = f"--iam-account={email}"
     run.change(why, *gcloud(settings, "iam", "service-accounts", "keys", "disable", key, account))
-    run.change(why, *gcloud(settings, "iam", "service-accounts", "keys", "delete", key, account, "--quiet"))
+    run.change(
+        why, *gcloud(settings, "iam", "service-accounts", "keys", "delete", key, account, "--quiet")
+    )
 
 
 def new_key(run: Runner, settings: Settings, email: str, directory: Path) -> tuple[Path, str]:
@@ -310,9 +332,13 @@ def store_key(
             shutil.rmtree(scratch, ignore_errors=True)
         try:
             for secret in secrets:
-                run.change(f"store the key of {email}", *secret, stdin=value, shown=shlex.join(secret))
+                run.change(
+                    f"store the key of {email}", *secret, stdin=value, shown=shlex.join(secret)
+                )
         except SetupError:
-            delete_key(run, settings, email, key_id, "a key that could not be stored must not stay active")
+            delete_key(
+                run, settings, email, key_id, "a key that could not be stored must not stay active"
+            )
             raise
         return key_id
     if key_dir is None:
@@ -325,7 +351,11 @@ def store_key(
     print(f"\nStore the key {key_id} in GitHub, base64-encoded: print it with")
     print(f"  {BASE64} {shlex.quote(str(key_file))}")
     for secret in secrets:
-        where = f"environment {secret[secret.index('--env') + 1]}" if "--env" in secret else "repository"
+        where = (
+            f"environment {secret[secret.index('--env') + 1]}"
+            if "--env" in secret
+            else "repository"
+        )
         page = "settings/environments" if "--env" in secret else "settings/secrets/actions"
         if "--app" in secret:
             where, page = "Dependabot", "settings/secrets/dependabot"
@@ -336,9 +366,13 @@ def store_key(
     return key_id
 
 
-def publisher_key(run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None) -> None:
+def publisher_key(
+    run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None
+) -> None:
     """Key mode: one key, stored as the environment secret; older ones disabled, then deleted."""
-    section(f"Publisher key, the environment secret {PUBLISHER_SECRET} (whoever holds it publishes)")
+    section(
+        f"Publisher key, the environment secret {PUBLISHER_SECRET} (whoever holds it publishes)"
+    )
     grant(
         run,
         settings,
@@ -365,22 +399,30 @@ def publisher_key(run: Runner, settings: Settings, github: GitHub, rotate: bool,
         for old in existing:
             delete_key(run, settings, settings.publisher, old, "a rotated key must stop working")
     elif existing:
-        print(f"Once stored, retire the older keys:\n  python3 scripts/setup_gcp.py --retire-keys-except {key}")
+        print(
+            f"Once stored, retire the older keys:\n  python3 scripts/setup_gcp.py --retire-keys-except {key}"
+        )
 
 
-def reader_key(run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None) -> None:
+def reader_key(
+    run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None
+) -> None:
     """Key mode: this repository's own key of the reader (tests, release checks, Dependabot)."""
     section(f"Reader key of this repository, the secret {READER_SECRET}")
     recorded = None
     if github.ready:
-        found = run.read("gh", "variable", "get", READER_KEY_VARIABLE, "--repo", settings.github_repository)
+        found = run.read(
+            "gh", "variable", "get", READER_KEY_VARIABLE, "--repo", settings.github_repository
+        )
         recorded = found.stdout.strip() if found.returncode == 0 else None
     keys = user_keys(run, settings, settings.reader)
     if recorded in keys and not rotate:
         print(f"this repository's reader key is {recorded}; --new-reader-key rotates it")
         return
     secret = ["gh", "secret", "set", READER_SECRET, "--repo", settings.github_repository]
-    key = store_key(run, settings, github, settings.reader, [secret, [*secret, "--app", "dependabot"]], key_dir)
+    key = store_key(
+        run, settings, github, settings.reader, [secret, [*secret, "--app", "dependabot"]], key_dir
+    )
     if key is not None and github.ready:
         variable = [
             "gh",
@@ -394,16 +436,22 @@ def reader_key(run: Runner, settings: Settings, github: GitHub, rotate: bool, ke
         ]
         run.change("record which reader key is this repository's", *variable)
         if recorded in keys:
-            delete_key(run, settings, settings.reader, str(recorded), "a rotated key must stop working")
+            delete_key(
+                run, settings, settings.reader, str(recorded), "a rotated key must stop working"
+            )
 
 
 def no_keys_left(run: Runner, settings: Settings, github: GitHub) -> None:
     """Workload identity: the publisher keeps no key and GitHub no copy of one."""
     for key in user_keys(run, settings, settings.publisher):
-        delete_key(run, settings, settings.publisher, key, f"{settings.publisher} still has the key {key}")
+        delete_key(
+            run, settings, settings.publisher, key, f"{settings.publisher} still has the key {key}"
+        )
     if not github.ready:
         return
-    listing = run.read("gh", "secret", "list", "--env", settings.environment, "--repo", settings.github_repository)
+    listing = run.read(
+        "gh", "secret", "list", "--env", settings.environment, "--repo", settings.github_repository
+    )
     if listing.returncode == 0 and PUBLISHER_SECRET in listing.stdout.split():
         run.change(
             f"the environment still stores {PUBLISHER_SECRET}",
@@ -422,7 +470,9 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
     tag_policy = json.dumps({"name": "v*", "type": "tag"})
     if not github.ready:
         if run.mode == "check":
-            run.mismatches.append("GitHub cannot be read: install the GitHub CLI and run gh auth login")
+            run.mismatches.append(
+                "GitHub cannot be read: install the GitHub CLI and run gh auth login"
+            )
             return
         auth = '-H "Authorization: Bearer $GITHUB_TOKEN" -H "Accept: application/vnd.github+json"'
         print(
@@ -445,7 +495,9 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
                 shown=f"echo {shlex.quote(body)} | gh api --method PUT {api} --input -",
             )
         except SetupError as error:
-            print(f"GitHub refused a deployment policy ({error}): this plan has none for private repositories.")
+            print(
+                f"GitHub refused a deployment policy ({error}): this plan has none for private repositories."
+            )
             run.change(
                 f"environment {settings.environment} is missing",
                 *("gh", "api", "--method", "PUT", api, "--input", "-"),
@@ -455,7 +507,9 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
             plan_report(settings, environment_policy=False)
             return
     listing = github.get(f"{api}/deployment-branch-policies")
-    policies = json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
+    policies = (
+        json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
+    )
     for stale in policies:
         if (stale.get("name"), stale.get("type")) != ("v*", "tag"):
             run.change(
@@ -501,7 +555,9 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
     section(f"GitHub environment {name}")
     if not github.ready:
         if run.mode == "check":
-            run.mismatches.append("GitHub cannot be read: install the GitHub CLI and run gh auth login")
+            run.mismatches.append(
+                "GitHub cannot be read: install the GitHub CLI and run gh auth login"
+            )
             return
         print(
             f"Without the GitHub CLI: open https://github.com/{settings.github_repository}/settings/environments, "
@@ -514,7 +570,9 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
         raise SetupError(f"GitHub does not say the default branch of {settings.github_repository}.")
     api = f"{github.api}/environments/{name}"
     current = github.get(api)
-    policy = (json.loads(current.stdout) if current.returncode == 0 else {}).get("deployment_branch_policy") or {}
+    policy = (json.loads(current.stdout) if current.returncode == 0 else {}).get(
+        "deployment_branch_policy"
+    ) or {}
     branches_only = {"protected_branches": False, "custom_branch_policies": True}
     body = json.dumps({"deployment_branch_policy": branches_only})
     if not policy.get("custom_branch_policies") or policy.get("protected_branches"):
@@ -534,7 +592,9 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
             )
             return
     listing = github.get(f"{api}/deployment-branch-policies")
-    policies = json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
+    policies = (
+        json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
+    )
     for other in policies:
         if (other.get("name"), other.get("type")) != (branch, "branch"):
             run.change(
@@ -559,11 +619,17 @@ def plan_report(
     """What protects a release on this repository's plan, and what does not."""
     tag_rules = rulesets is not None and rulesets.returncode == 0 and "tag" in rulesets.stdout
     lines = [
-        "environment policy: v* tags only" if environment_policy else "environment policy: none (not on this plan)",
-        "tag ruleset: yes" if tag_rules else "tag ruleset: none (anyone with write access can push a v* tag)",
+        "environment policy: v* tags only"
+        if environment_policy
+        else "environment policy: none (not on this plan)",
+        "tag ruleset: yes"
+        if tag_rules
+        else "tag ruleset: none (anyone with write access can push a v* tag)",
     ]
     if settings.workload_identity:
-        lines.append("Google's gate holds on every plan: a version tag pushed by a release manager, nothing else.")
+        lines.append(
+            "Google's gate holds on every plan: a version tag pushed by a release manager, nothing else."
+        )
     elif not environment_policy:
         lines.append(
             f"KEY MODE WITHOUT AN ENVIRONMENT POLICY: any branch job that names {settings.environment} reads "
@@ -577,21 +643,37 @@ def plan_report(
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument("--dry-run", action="store_true", help="read, then print the commands it would run")
-    modes.add_argument("--check", action="store_true", help="read only; exit 1 naming each mismatch")
-    parser.add_argument("--organisation", action="store_true", help="administrator: update the shared provider")
-    parser.add_argument("--reader", action="append", default=[], metavar="MEMBER", help="also may read this package")
+    modes.add_argument(
+        "--dry-run", action="store_true", help="read, then print the commands it would run"
+    )
+    modes.add_argument(
+        "--check", action="store_true", help="read only; exit 1 naming each mismatch"
+    )
+    parser.add_argument(
+        "--organisation", action="store_true", help="administrator: update the shared provider"
+    )
+    parser.add_argument(
+        "--reader", action="append", default=[], metavar="MEMBER", help="also may read this package"
+    )
     parser.add_argument("--release-manager", action="append", default=[], metavar="GITHUB_USER_ID")
-    parser.add_argument("--repository-id", help="numeric id of the GitHub repository (else asked of gh)")
+    parser.add_argument(
+        "--repository-id", help="numeric id of the GitHub repository (else asked of gh)"
+    )
     parser.add_argument("--owner-id", help="numeric id of its owner (else asked of gh)")
-    parser.add_argument("--new-key", action="store_true", help="key mode: rotate the publisher's key")
+    parser.add_argument(
+        "--new-key", action="store_true", help="key mode: rotate the publisher's key"
+    )
     parser.add_argument(
         "--new-reader-key",
         action="store_true",
         help="key mode: rotate this repository's reader key",
     )
-    parser.add_argument("--retire-keys-except", metavar="KEY_ID", help="key mode: delete the publisher's other keys")
-    parser.add_argument("--key-dir", type=Path, help="without gh: where a new key is written for you to store")
+    parser.add_argument(
+        "--retire-keys-except", metavar="KEY_ID", help="key mode: delete the publisher's other keys"
+    )
+    parser.add_argument(
+        "--key-dir", type=Path, help="without gh: where a new key is written for you to store"
+    )
     args = parser.parse_args()
     settings = Settings.load()
     run = Runner("check" if args.check else "plan" if args.dry_run else "apply")
@@ -599,29 +681,43 @@ def main() -> int:
         kinds = ("user:", "group:", "serviceAccount:", "domain:", "principal:", "principalSet:")
         readers = [m for m in args.reader if m.startswith(kinds)]
         if len(readers) != len(args.reader):
-            raise SetupError(f"--reader: expected a member such as group:team@example.com ({', '.join(kinds)})")
+            raise SetupError(
+                f"--reader: expected a member such as group:team@example.com ({', '.join(kinds)})"
+            )
         if shutil.which("gcloud") is None and not args.dry_run:
-            raise SetupError("gcloud is not installed: see https://cloud.google.com/sdk/docs/install")
+            raise SetupError(
+                "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
+            )
         if args.retire_keys_except:
             keys = user_keys(run, settings, settings.publisher)
             if args.retire_keys_except not in keys:
-                raise SetupError(f"no key {args.retire_keys_except} on {settings.publisher}: nothing was retired")
+                raise SetupError(
+                    f"no key {args.retire_keys_except} on {settings.publisher}: nothing was retired"
+                )
             for key in keys:
                 if key != args.retire_keys_except:
-                    delete_key(run, settings, settings.publisher, key, "a rotated key must stop working")
+                    delete_key(
+                        run, settings, settings.publisher, key, "a rotated key must stop working"
+                    )
             return 0
         if args.dry_run and not logged_in():
-            print("gcloud is not logged in (gcloud auth login): this plan assumes nothing exists yet.")
+            print(
+                "gcloud is not logged in (gcloud auth login): this plan assumes nothing exists yet."
+            )
             run.offline = True
         github = GitHub(run, settings)
         if run.offline:
             github.ready = False
             repository_id = args.repository_id or settings.github_repository_id or "REPOSITORY_ID"
             owner_id = args.owner_id or settings.github_owner_id or "OWNER_ID"
-            managers = [*settings.release_manager_ids, *args.release_manager] or ["YOUR_GITHUB_USER_ID"]
+            managers = [*settings.release_manager_ids, *args.release_manager] or [
+                "YOUR_GITHUB_USER_ID"
+            ]
             number = settings.project_number or "PROJECT_NUMBER"
         else:
-            repository_id, owner_id = github_ids(github, settings, args.repository_id, args.owner_id)
+            repository_id, owner_id = github_ids(
+                github, settings, args.repository_id, args.owner_id
+            )
             wif = settings.workload_identity
             managers = release_managers(github, settings, args.release_manager) if wif else []
             number = project_number(run, settings)
@@ -669,11 +765,15 @@ def layers(
     organisation.virtual_repository(run, settings, settings.virtual_repository, with_pypi=True)
     organisation.reader_account(run, settings)
     for member in [f"serviceAccount:{settings.reader}", *args.reader]:
-        grant(run, settings, repository_resource(settings, settings.repository), member, READER_ROLE)
+        grant(
+            run, settings, repository_resource(settings, settings.repository), member, READER_ROLE
+        )
     created = publisher(run, settings, repository_id)
     writers(run, settings, created)
     if wif:
-        organisation.pool_and_provider(run, settings, owner_id, number, administer=args.organisation)
+        organisation.pool_and_provider(
+            run, settings, owner_id, number, administer=args.organisation
+        )
         release_bindings(run, settings, number, repository_id, managers)
         no_keys_left(run, settings, github)
     github_environment(run, settings, github)
@@ -733,8 +833,12 @@ def closing(
             f"{settings.provider}, service account {settings.reader}."
         )
     else:
-        print(f"\nDependabot reads with this repository's reader key (its Dependabot secret {READER_SECRET}).")
-    print("Done. IAM changes can take a few minutes to apply; `python3 scripts/setup_gcp.py --check` verifies.")
+        print(
+            f"\nDependabot reads with this repository's reader key (its Dependabot secret {READER_SECRET})."
+        )
+    print(
+        "Done. IAM changes can take a few minutes to apply; `python3 scripts/setup_gcp.py --check` verifies."
+    )
     return 0
 
 
