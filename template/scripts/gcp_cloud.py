@@ -29,10 +29,9 @@ TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
 def copier_command() -> str:
     """How the project runs Copier (copier.yml's copier_command, in the settings): with uvx, at the
     version the template is tested with, so nothing needs installing."""
-    try:
-        return str(json.loads(SETTINGS.read_text(encoding="utf-8"))["copier"])
-    except (OSError, ValueError, KeyError):
+    if not SETTINGS.is_file():
         return "uvx copier"
+    return str(json.loads(SETTINGS.read_text(encoding="utf-8")).get("copier", "uvx copier"))
 
 
 COPIER = copier_command()
