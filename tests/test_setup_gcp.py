@@ -305,12 +305,57 @@ def test_check_names_each_mismatch_and_changes_nothing(ready, what: str) -> None
     assert [c for c in cloud.gh()["calls"] if "--method" in c and "GET" not in c] == []
 
 
+def test_missing_prerequisites_are_reported_together_the_login_first(generate, tmp_path: Path) -> None:
+    project = package(generate("defaults"), tmp_path, release_manager_ids="")
+    cloud = stand_ins(tmp_path, project, gh=False)
+    state = cloud.gcloud()
+    state["account"] = ""  # nobody is logged in to gcloud
+    cloud.write_gcloud(state)
+    for mode in ((), ("--check",)):
+        stopped = setup(cloud, project, *mode, ok=False)
+        assert stopped.returncode == 1
+        steps = re.findall(r"^(\d)\. (\S+ \S+)", stopped.stderr, re.MULTILINE)
+        assert steps == [("1", "A gcloud"), ("2", "The numeric"), ("3", "Name the")], stopped.stderr
+        assert "gcloud auth login" in stopped.stderr and "--release-manager ID" in stopped.stderr
+        assert cloud.changing_calls() == []
+
+
+def test_every_flag_has_help(generate, tmp_path: Path) -> None:
+    project = package(generate("defaults"), tmp_path)
+    shown = subprocess.run(
+        [sys.executable, "scripts/setup_gcp.py", "--help"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+    # argparse writes a flag's help beside it, or on the next line, indented, when the flag is long.
+    flags = re.findall(r"^  (--[a-z-]+)(?: [A-Z_]+)?(.*)\n(?: {20,}(\S.*))?", shown, re.MULTILINE)
+    assert len(flags) >= 10
+    assert [flag for flag, beside, below in flags if not (beside.strip() or below)] == [], shown
+
+
 def test_dry_run_is_a_plan_of_exactly_what_differs(wif, request) -> None:
     cloud, project = wif
     planned = setup(cloud, project, "--dry-run").stdout
     assert cloud.changing_calls() == [], "a dry run reads, never changes"
     first = [line[2:] for line in planned.splitlines() if line.startswith("+ gcloud ")]
     assert len(first) == len(expected_effects(settings_of(project))) + 1  # the provider
+    # Each command complete: a file it reads (gcloud takes an upstream policy only as a file) is
+    # kept where the command names it, and the plan shows what it holds.
+    policies = [re.search(r"--upstream-policy-file=(\S+)", command) for command in first]
+    kept = [Path(match.group(1)) for match in policies if match]
+    assert len(kept) == 2, "the two virtual repositories"
+    for path in kept:
+        assert f"{path} (kept for this command) holds: {path.read_text()}" in planned
+    # Run as printed, in order, the plan sets up what the setup would. A person, like the setup,
+    # runs a binding again while a new account propagates (the stand-in models Google's delay).
+    for command in [line[2:] for line in planned.splitlines() if line.startswith("+ ")]:
+        ran = cloud.run("bash", "-c", command, cwd=project)
+        for _ in range(5):
+            if ran.returncode == 0 or "does not exist" not in ran.stderr:
+                break
+            ran = cloud.run("bash", "-c", command, cwd=project)
+        assert ran.returncode == 0, (command, ran.stderr)
+    checked = setup(cloud, project, "--check", ok=False).stderr
+    mismatches = [line for line in checked.split("Not ready to publish:", 1)[1].splitlines() if line.startswith("- ")]
+    assert mismatches and all(line.endswith(" is not recorded as " + line.split()[-1]) for line in mismatches), checked
     cloud, project = request.getfixturevalue("ready")
     damage(cloud, "binding removed")
     planned = setup(cloud, project, "--dry-run").stdout
@@ -372,7 +417,8 @@ def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:
     cloud.add_github_repository(GITHUB, "7777777", "8888888")  # deleted, registered again
     refused = setup(cloud, project, ok=False)
     assert f"now has github_repository_id 7777777, but this project recorded {REPOSITORY_ID}" in refused.stderr
-    assert cloud.gcloud()["calls"] == [], "nothing is read, created or bound for the impostor"
+    read = [call for call in cloud.gcloud()["calls"] if call[:2] != ["auth", "list"]]  # the login only
+    assert read == [], "nothing is read, created or bound for the impostor"
 
 
 def test_a_provider_that_differs_stops_a_package_and_only_the_administrator_changes_it(ready) -> None:
@@ -546,6 +592,9 @@ def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> 
         for command in distinct.values()
     ]
     for command, answer in zip(commands, real_gcloud.run_all(commands, tmp_path / "gcloud-config"), strict=True):
+        if command[:2] == ["auth", "list"]:  # needs no account: it answers, with nobody logged in
+            assert answer["code"] == 0, (command, answer)
+            continue
         assert real_gcloud.NO_ACCOUNT in str(answer["stderr"]), (command, answer)
 
 
@@ -556,7 +605,7 @@ def test_without_gh_the_route_needs_no_gh(generate, tmp_path: Path) -> None:
     project = package(generate("explicit-names-rc"), tmp_path)
     cloud = stand_ins(tmp_path, project, gh=False)
     refused = setup(cloud, project, ok=False)
-    assert "--repository-id ID --owner-id ID" in refused.stderr and cloud.gcloud()["calls"] == []
+    assert "--repository-id ID --owner-id ID" in refused.stderr and cloud.changing_calls() == []
     port_file = tmp_path / "port"
     server = subprocess.Popen(
         [sys.executable, str(TEMPLATE_ROOT / "tests/fake_gh.py"), "serve", str(port_file)], env=cloud.env()

@@ -7,11 +7,13 @@ from the answers; nothing else here is specific to one project.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +128,32 @@ class Runner:
     seen: dict[tuple[str, ...], subprocess.CompletedProcess[str]] = field(default_factory=dict)
     # A plan without a logged-in gcloud: every resource is assumed missing.
     offline: bool = False
+    # The files that commands read (gcloud takes an upstream policy only as a file), by path.
+    files: dict[str, str] = field(default_factory=dict)
+    files_dir: str = ""
+    # False for a check that only reads ahead of a run that applies: it prints nothing to run.
+    keep_files: bool = True
+
+    def input_file(self, name: str, content: str) -> str:
+        """A file for a command to read. A plan or a check prints commands for a person to run:
+        its files are kept (and shown) where the printed command names them; a run that applies
+        removes its own when it ends."""
+        if not self.files_dir:
+            self.files_dir = tempfile.mkdtemp(prefix="setup-gcp-files-")
+            if self.mode == "apply" or not self.keep_files:
+                atexit.register(shutil.rmtree, self.files_dir, True)
+        path = str(Path(self.files_dir, name))
+        Path(path).write_text(content, encoding="utf-8")
+        self.files[path] = content
+        return path
+
+    def shown_files(self, args: tuple[str, ...]) -> str:
+        """The files a printed command reads, with what they hold."""
+        return "".join(
+            f"\n    {path} (kept for this command) holds: {content}"
+            for path, content in self.files.items()
+            if any(path in arg for arg in args)
+        )
 
     @property
     def changes(self) -> bool:
@@ -153,9 +181,9 @@ class Runner:
         """A command that creates or changes something. True when it ran."""
         command = shown or shell_join(args)
         if self.mode == "check":
-            self.mismatches.append(f"{why}\n    fix: {command}")
+            self.mismatches.append(f"{why}\n    fix: {command}{self.shown_files(args)}")
             return False
-        print(f"+ {command}", flush=True)
+        print(f"+ {command}{self.shown_files(args) if self.mode == 'plan' else ''}", flush=True)
         if self.mode == "plan":
             self.planned.append(command)
             return False

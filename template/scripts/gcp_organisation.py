@@ -18,8 +18,6 @@ environment. Each package then lets one principal set per release manager act as
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from gcp_cloud import (
@@ -267,10 +265,8 @@ def pypi_remote(run: Runner, settings: Settings) -> None:
     )
 
 
-def upstreams_file(scratch: str, upstreams: list[dict[str, Any]]) -> str:
-    path = Path(scratch, "upstreams.json")
-    path.write_text(json.dumps(upstreams), encoding="utf-8")
-    return str(path)
+def upstreams_file(run: Runner, name: str, upstreams: list[dict[str, Any]]) -> str:
+    return run.input_file(f"{name}-upstreams.json", json.dumps(upstreams))
 
 
 def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi: bool) -> None:
@@ -291,50 +287,46 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
         "priority": PYPI_PRIORITY,
     }
     pypi_upstream = [remote] if with_pypi else []
-    with tempfile.TemporaryDirectory() as scratch:
-        if found is None:
-            run.change(
-                f"virtual repository {name} is missing",
-                *gcloud(settings, "artifacts", "repositories", "create", name, location),
-                "--repository-format=python",
-                "--mode=virtual-repository",
-                f"--upstream-policy-file={upstreams_file(scratch, [ours, *pypi_upstream])}",
-                f"--description=Internal packages{', then PyPI' if with_pypi else ' only'} ({LAYER})",
-                shown=None,
-            )
-            return
-        repository_checked(found, name, "VIRTUAL_REPOSITORY")
-        upstreams: list[dict[str, Any]] = (found.get("virtualRepositoryConfig") or {}).get(
-            "upstreamPolicies", []
-        )
-        pypi = [
-            u for u in upstreams if u.get("repository", "").endswith(f"/{settings.pypi_remote}")
-        ]
-        packages = [u for u in upstreams if u not in pypi]
-        if pypi and not with_pypi:
-            raise SetupError(
-                f"The virtual repository {name} reads {settings.pypi_remote} (PyPI), but it is uv's "
-                "index of internal packages only: a public upload under an internal name would be "
-                f"installed. Nothing was changed. Remove that upstream: {ADMINISTER}"
-            )
-        if (
-            pypi
-            and packages
-            and max(u.get("priority", 0) for u in pypi)
-            >= min(u.get("priority", 0) for u in packages)
-        ):
-            raise SetupError(
-                f"The virtual repository {name} reads {settings.pypi_remote} (PyPI) before or beside the "
-                "internal packages: a public upload under an internal name would win. Nothing was changed. "
-                f"Give {settings.pypi_remote} the lowest priority: {ADMINISTER}"
-            )
-        if any(u.get("repository", "").endswith(f"/{settings.repository}") for u in upstreams):
-            return
+    if found is None:
         run.change(
-            f"virtual repository {name} does not read {settings.repository}",
-            *gcloud(settings, "artifacts", "repositories", "update", name, location),
-            f"--upstream-policy-file={upstreams_file(scratch, [*packages, ours, *(pypi or pypi_upstream)])}",
+            f"virtual repository {name} is missing",
+            *gcloud(settings, "artifacts", "repositories", "create", name, location),
+            "--repository-format=python",
+            "--mode=virtual-repository",
+            f"--upstream-policy-file={upstreams_file(run, name, [ours, *pypi_upstream])}",
+            f"--description=Internal packages{', then PyPI' if with_pypi else ' only'} ({LAYER})",
+            shown=None,
         )
+        return
+    repository_checked(found, name, "VIRTUAL_REPOSITORY")
+    upstreams: list[dict[str, Any]] = (found.get("virtualRepositoryConfig") or {}).get(
+        "upstreamPolicies", []
+    )
+    pypi = [u for u in upstreams if u.get("repository", "").endswith(f"/{settings.pypi_remote}")]
+    packages = [u for u in upstreams if u not in pypi]
+    if pypi and not with_pypi:
+        raise SetupError(
+            f"The virtual repository {name} reads {settings.pypi_remote} (PyPI), but it is uv's "
+            "index of internal packages only: a public upload under an internal name would be "
+            f"installed. Nothing was changed. Remove that upstream: {ADMINISTER}"
+        )
+    if (
+        pypi
+        and packages
+        and max(u.get("priority", 0) for u in pypi) >= min(u.get("priority", 0) for u in packages)
+    ):
+        raise SetupError(
+            f"The virtual repository {name} reads {settings.pypi_remote} (PyPI) before or beside the "
+            "internal packages: a public upload under an internal name would win. Nothing was changed. "
+            f"Give {settings.pypi_remote} the lowest priority: {ADMINISTER}"
+        )
+    if any(u.get("repository", "").endswith(f"/{settings.repository}") for u in upstreams):
+        return
+    run.change(
+        f"virtual repository {name} does not read {settings.repository}",
+        *gcloud(settings, "artifacts", "repositories", "update", name, location),
+        f"--upstream-policy-file={upstreams_file(run, name, [*packages, ours, *(pypi or pypi_upstream)])}",
+    )
 
 
 def reader_account(run: Runner, settings: Settings) -> bool:

@@ -95,12 +95,7 @@ def github_ids(
     repository_id = repository_id or (looked_up[0] if looked_up else settings.github_repository_id)
     owner_id = owner_id or (looked_up[1] if looked_up else settings.github_owner_id)
     if not repository_id or not owner_id:
-        raise SetupError(
-            f"The numeric ids of {settings.github_repository} are needed: install the GitHub CLI and run "
-            "`gh auth login`, or pass them: --repository-id ID --owner-id ID. Without gh, with a token:\n"
-            f'  curl -fsS -H "Authorization: Bearer $GITHUB_TOKEN" {API}/repos/{settings.github_repository}'
-            ' | python3 -c \'import json, sys; r = json.load(sys.stdin); print(r["id"], r["owner"]["id"])\''
-        )
+        raise SetupError(ids_needed(settings))
     for key, value, recorded in (
         ("github_repository_id", repository_id, settings.github_repository_id),
         ("github_owner_id", owner_id, settings.github_owner_id),
@@ -117,6 +112,43 @@ def github_ids(
     return repository_id, owner_id
 
 
+def ids_needed(settings: Settings) -> str:
+    return (
+        f"The numeric ids of {settings.github_repository} are needed: install the GitHub CLI and run "
+        "`gh auth login`, or pass them: --repository-id ID --owner-id ID. Without gh, with a token:\n"
+        f'  curl -fsS -H "Authorization: Bearer $GITHUB_TOKEN" {API}/repos/{settings.github_repository}'
+        ' | python3 -c \'import json, sys; r = json.load(sys.stdin); print(r["id"], r["owner"]["id"])\''
+    )
+
+
+MANAGERS_NEEDED = (
+    "Name the release managers by numeric GitHub user id: --release-manager ID (repeatable). "
+    "Find an id without gh: curl -fsS https://api.github.com/users/LOGIN | "
+    "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"id\"])'"
+)
+
+
+def missing_prerequisites(
+    settings: Settings, args: argparse.Namespace, github: GitHub
+) -> list[str]:
+    """Everything the setup needs from the person before it can read, all at once, the login
+    first: one run says what to do, rather than one thing per run."""
+    missing = []
+    if not logged_in():
+        missing.append(
+            f"A gcloud login that may administer {settings.project_id}: gcloud auth login"
+        )
+    has_ids = (args.repository_id or settings.github_repository_id) and (
+        args.owner_id or settings.github_owner_id
+    )
+    if not has_ids and not github.ready:
+        missing.append(ids_needed(settings))
+    has_managers = settings.release_manager_ids or args.release_manager
+    if settings.workload_identity and not has_managers and not github.ready:
+        missing.append(MANAGERS_NEEDED)
+    return missing
+
+
 def release_managers(github: GitHub, settings: Settings, given: list[str]) -> list[str]:
     """Recorded ones, those given by flag, else the GitHub user running this (gh api user)."""
     managers = list(dict.fromkeys([*settings.release_manager_ids, *given]))
@@ -125,12 +157,7 @@ def release_managers(github: GitHub, settings: Settings, given: list[str]) -> li
         managers = [user]
     bad = [m for m in managers if not m.isdigit()]
     if bad or not managers:
-        raise SetupError(
-            "Name the release managers by numeric GitHub user id: --release-manager ID (repeatable). "
-            "Find an id without gh: curl -fsS https://api.github.com/users/LOGIN | "
-            "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"id\"])'"
-            + (f" (not digits: {', '.join(bad)})" if bad else "")
-        )
+        raise SetupError(MANAGERS_NEEDED + (f" (not digits: {', '.join(bad)})" if bad else ""))
     return managers
 
 
@@ -655,7 +682,13 @@ def main() -> int:
     parser.add_argument(
         "--reader", action="append", default=[], metavar="MEMBER", help="also may read this package"
     )
-    parser.add_argument("--release-manager", action="append", default=[], metavar="GITHUB_USER_ID")
+    parser.add_argument(
+        "--release-manager",
+        action="append",
+        default=[],
+        metavar="GITHUB_USER_ID",
+        help="workload identity: also may release, by numeric GitHub user id (repeatable)",
+    )
     parser.add_argument(
         "--repository-id", help="numeric id of the GitHub repository (else asked of gh)"
     )
@@ -706,6 +739,11 @@ def main() -> int:
             )
             run.offline = True
         github = GitHub(run, settings)
+        if not args.dry_run and (missing := missing_prerequisites(settings, args, github)):
+            raise SetupError(
+                "nothing was read or changed; first:\n"
+                + "\n".join(f"{n}. {what}" for n, what in enumerate(missing, 1))
+            )
         if run.offline:
             github.ready = False
             repository_id = args.repository_id or settings.github_repository_id or "REPOSITORY_ID"
@@ -727,7 +765,7 @@ def main() -> int:
             # stops it with nothing changed.
             with contextlib.redirect_stdout(io.StringIO()):
                 layers(
-                    Runner("check"),
+                    Runner("check", keep_files=False),
                     settings,
                     args,
                     github,
