@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import tomllib
 import venv
 import zipfile
@@ -36,6 +39,8 @@ from pathlib import Path
 import pytest
 import workflow_steps
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import BIN, Generated, Virtualenv, code_blocks, markdown_section, run
 from package_index import USER, PackageIndex, running_index
 
@@ -269,6 +274,65 @@ def test_uv_keyring_route_asks_keyring_for_the_user_in_the_url(consumer: Consume
     consumer.check_installed(consumer.path / ".venv/bin/python")
 
 
+class TokenEndpoint(http.server.BaseHTTPRequestHandler):
+    """Google's OAuth token endpoint, played locally: any signed assertion gets TOKEN."""
+
+    TOKEN = "ya29.a-token-for-the-reader"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"access_token": self.TOKEN, "expires_in": 3600, "token_type": "Bearer"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_documented_keyring_install_gives_uv_a_token(consumer: Consumer, tmp_path: Path) -> None:
+    """Google's real plugin at the documented versions: installed by the docs' line as printed, then
+    asked as uv asks it (`keyring get URL oauth2accesstoken`) with Application Default Credentials
+    (a service-account key here, whose token endpoint is local: the plugin and google-auth run)."""
+    block = block_with(consumer.section, "bash", "uv tool install")
+    [install] = [line for line in block.splitlines() if line.startswith("uv tool install ")]
+    tools = {"UV_TOOL_DIR": str(tmp_path / "tools"), "UV_TOOL_BIN_DIR": str(tmp_path / "bin")}
+    installed = consumer.bash(install, **tools)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    server = http.server.HTTPServer(("127.0.0.1", 0), TokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        credentials = tmp_path / "adc.json"
+        credentials.write_text(
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": "p",
+                    "private_key_id": "1",
+                    "private_key": pem.decode(),
+                    "client_email": f"reader@{consumer.project.answers['gcp_project_id']}.iam.gserviceaccount.com",
+                    "client_id": "1",
+                    "token_uri": f"http://127.0.0.1:{server.server_port}/token",
+                }
+            )
+        )
+        url = f"https://{registry(consumer.project.answers)}"
+        asked = subprocess.run(
+            [tmp_path / "bin/keyring", "get", url, USER],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GOOGLE_APPLICATION_CREDENTIALS": str(credentials)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked.stdout.strip() == TokenEndpoint.TOKEN, asked.stderr
+
+
 def test_without_credentials_the_internal_package_fails_to_install_and_nothing_falls_back(
     consumer: Consumer, indexes: Indexes
 ) -> None:
@@ -398,16 +462,18 @@ def test_dependabot_reads_only_the_virtual_repository_when_there_are_internal_de
         # Without a key, Dependabot gets the registry from the organisation (OIDC), not this file.
         assert "registries" not in config and "registries" not in pip
         return
+    key = {"username": "_json_key_base64", "password": "${{secrets.ARTIFACT_REGISTRY_READER_KEY}}"}
     assert config["registries"] == {
-        "artifact-registry": {
-            "type": "python-index",
-            "url": f"https://{registry(answers, '-all')}",
-            "username": "_json_key_base64",
-            "password": "${{secrets.ARTIFACT_REGISTRY_READER_KEY}}",
-            "replaces-base": True,
-        }
+        "artifact-registry": {"type": "python-index", "url": f"https://{registry(answers, '-all')}", **key}
+        | {"replaces-base": True},
+        # The explicit index uv asks for the internal names, as pyproject.toml names it.
+        "artifact-registry-internal": {"type": "python-index", "url": f"https://{registry(answers)}", **key},
     }
-    assert pip["registries"] == ["artifact-registry"]
+    index = tomllib.loads((project.path / "pyproject.toml").read_text())["tool"]["uv"]["index"]
+    assert [entry["url"].replace("oauth2accesstoken@", "") for entry in index] == [
+        config["registries"]["artifact-registry-internal"]["url"]
+    ]
+    assert pip["registries"] == ["artifact-registry", "artifact-registry-internal"]
 
 
 def test_docs_for_other_repositories_match_this_projects_configuration(generate) -> None:

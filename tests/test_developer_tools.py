@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -165,6 +166,24 @@ def test_uv_route_from_the_readme_installs_tests_lints_and_versions(generate, tm
     package = project.answers["package_name"]
     shown = run_as_printed(f"uv run python -c 'import {package}; print({package}.__version__)'", work)
     assert shown.strip() == "0.2.0"
+
+    # Developing two packages together, as docs/internal-dependencies.md prints it: a checkout of
+    # another package beside this one, used for one command, with no file changed.
+    other = generate("explicit-names-rc")
+    run("git", "clone", "--quiet", other.path, work.parent / "other-package")
+    docs = (work / "docs/internal-dependencies.md").read_text()
+    together = code_blocks(markdown_section(docs, "## Developing two packages together"), "bash")
+    assert len(together) == 1 and "--with-editable ../other-package" in together[0]
+    output = run_as_printed(together[0], work)
+    assert re.search(r"\b\d+ passed\b", output), output
+    imported = f"import {other.answers['package_name']} as m; print(m.__file__)"
+    shown = run_as_printed(f"uv run --with-editable ../other-package python -c '{imported}'", work)
+    assert str(work.parent / "other-package" / "src") in shown, "the checkout itself, editable"
+    back = subprocess.run(
+        ["uv", "run", "python", "-c", imported], cwd=work, env={**os.environ, "PATH": PATH}, capture_output=True
+    )
+    assert back.returncode != 0, "the next uv run without it is back on the lock"
+    assert git(work, "status", "--porcelain") == "", "no file changed"
 
     # repo-review as printed, at the version this repository pins.
     constraint = tmp_path / "constraint.txt"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import real_gcloud
 import workflow_steps
-from helpers import IDENTITY, Generated, Virtualenv, commit, git, made_once, pinned_requirements, run
+from helpers import BIN, IDENTITY, Generated, Virtualenv, commit, git, made_once, pinned_requirements, run
 from package_index import PackageIndex, running_index
 
 AUTH_MODES = {"workload_identity": "defaults", "service_account_key": "explicit-names-rc"}
@@ -320,24 +320,38 @@ def test_the_readme_pip_command_installs_the_release_with_its_public_dependency(
     private, public = indexes
     readme = (release.project.path / "README.md").read_text()
     section = readme[readme.index("## Install from Artifact Registry") :]
-    command = next(line for line in section.splitlines() if line.startswith("pip install --index-url"))
+    commands = [line for line in section.splitlines() if line.startswith(("pip install ", "uv pip install "))]
     answers = release.project.answers
-    virtual = f"https://{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}/{answers['gcp_virtual_repository']}/simple/"
-    assert command == f"pip install --index-url {virtual} {answers['distribution_name']}"
+    host = f"{answers['gcp_location']}-python.pkg.dev"
+    virtual = (
+        f"https://oauth2accesstoken@{host}/{answers['gcp_project_id']}/{answers['gcp_virtual_repository']}/simple/"
+    )
+    distribution = answers["distribution_name"]
+    # One URL form, the user name keyring needs included; pip and uv, each one line.
+    assert commands == [
+        f"pip install --index-url {virtual} {distribution}",
+        f"uv pip install --keyring-provider subprocess --index-url {virtual} {distribution}",
+    ]
     (tmp_path / "virtual").mkdir()
     with running_index(tmp_path / "virtual", packages=private.packages, fallback=public.simple_url) as stand_in:
-        venv_dir = tmp_path / "venv"
-        run(sys.executable, "-m", "venv", venv_dir)
-        env = {**os.environ, "PATH": f"{venv_dir / 'bin'}{os.pathsep}{os.environ['PATH']}", "PIP_FIND_LINKS": ""}
-        command = command.replace(virtual, stand_in.authenticated_simple_url) + f"=={version}"
-        installed = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, check=False)
-        assert installed.returncode == 0, installed.stdout + installed.stderr
-    shown = run(
-        venv_dir / "bin/python",
-        "-c",
-        f"import {answers['package_name']}, {PUBLIC_DEPENDENCY} as d; print({answers['package_name']}.__version__)",
-    )
-    assert shown.strip() == version
+        for number, command in enumerate(commands):
+            venv_dir = tmp_path / f"venv-{number}"
+            run(sys.executable, "-m", "venv", venv_dir)
+            env = {  # an activated virtual environment; the stand-in's password in place of keyring's token
+                **os.environ,
+                "PATH": f"{venv_dir / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
+                "VIRTUAL_ENV": str(venv_dir),
+                "PIP_FIND_LINKS": "",
+            }
+            command = command.replace(virtual, stand_in.authenticated_simple_url) + f"=={version}"
+            installed = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, check=False)
+            assert installed.returncode == 0, installed.stdout + installed.stderr
+            shown = run(
+                venv_dir / "bin/python",
+                "-c",
+                f"import {answers['package_name']}, {PUBLIC_DEPENDENCY}; print({answers['package_name']}.__version__)",
+            )
+            assert shown.strip() == version
 
 
 @pytest.mark.parametrize(

@@ -137,8 +137,8 @@ def test_computed_values_reach_the_files(project: Generated) -> None:
     assert f"`https://{host}/simple/`" in install  # index_url
     virtual = f"{answers['gcp_location']}-python.pkg.dev/{answers['gcp_project_id']}"
     virtual += f"/{answers['gcp_virtual_repository']}"
-    pip = f"pip install --index-url https://{virtual}/simple/ {answers['distribution_name']}\n"
-    assert pip in code_blocks(install, "bash")
+    pip = f"pip install --index-url https://oauth2accesstoken@{virtual}/simple/ {answers['distribution_name']}\n"
+    assert code_blocks(install, "bash")[0].startswith(pip)
     publishing = (project.path / "docs/publishing.md").read_text(encoding="utf-8")
     [upload] = code_blocks(markdown_section(publishing, "## Publish from your machine"), "bash")
     assert f"--repository-url https://{host}/ " in upload

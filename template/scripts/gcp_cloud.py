@@ -80,6 +80,7 @@ class Settings:
     internal_repository: str
     virtual_repository: str
     virtual_index_url: str
+    internal_index_url: str
     reader: str
 
     @classmethod
@@ -109,6 +110,7 @@ class Settings:
             internal_repository=organisation["internal_repository"],
             virtual_repository=organisation["virtual_repository"],
             virtual_index_url=organisation["virtual_index_url"],
+            internal_index_url=organisation["internal_index_url"],
             reader=organisation["reader"],
         )
 

@@ -864,9 +864,11 @@ def closing(
         )
     if settings.workload_identity:
         print(
-            "\nDependabot: no key is made for it. An organisation owner gives it the registry once through "
-            "OIDC: organisation settings > Advanced Security > Global settings > Private registries > a "
-            f"Python registry {settings.virtual_index_url}, authentication OIDC with Google Cloud, provider "
+            "\nDependabot: no key is made for it. An organisation owner gives it the registries once "
+            "through OIDC: organisation settings > Advanced Security > Global settings > Private "
+            f"registries > two Python registries, {settings.virtual_index_url} (the base index, "
+            f"instead of PyPI) and {settings.internal_index_url} (uv's explicit index of the internal "
+            "names), each with authentication OIDC with Google Cloud, provider "
             f"projects/{number}/locations/global/workloadIdentityPools/{settings.pool}/providers/"
             f"{settings.provider}, service account {settings.reader}."
         )
