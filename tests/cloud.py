@@ -22,6 +22,7 @@ from celpy import celtypes
 
 HERE = Path(__file__).resolve().parent
 ISSUER = "https://token.actions.githubusercontent.com"
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 PRINCIPAL_SET = "principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}/"
 
 
@@ -224,10 +225,16 @@ def accounts_usable(state: dict[str, Any], project: str, pool: str, provider: st
         email
         for email, account in state["service_accounts"].items()
         if any(
-            matches(m, number, pool, result.attributes)
-            for m in account["iam"].get("roles/iam.workloadIdentityUser", [])
+            matches(m, number, pool, result.attributes) for m in role_members(account["iam"], WORKLOAD_IDENTITY_USER)
         )
     }
+
+
+def role_members(policy: dict[str, Any], role: str) -> list[str]:
+    """Who holds `role`. A conditional binding counts as granting: its condition (a time, a
+    resource name) is no release gate, and nothing here can tell when it holds."""
+    conditional = [m for b in policy.get("conditional", []) if b["role"] == role for m in b["members"]]
+    return [*policy.get(role, []), *conditional]
 
 
 def writers(state: dict[str, Any], project: str, location: str, repository: str) -> set[str]:

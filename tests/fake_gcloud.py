@@ -49,9 +49,27 @@ def dumps(value: object) -> str:
     return json.dumps(value, indent=2)
 
 
-def policy_text(policy: dict[str, list[str]]) -> str:
-    bindings = [{"members": sorted(m), "role": role} for role, m in sorted(policy.items()) if m]
-    return dumps({"bindings": bindings, "etag": "BwY=", "version": 1})
+# A policy is {role: [member, ...]} for the bindings without a condition; those with one are kept
+# under CONDITIONAL as [{"role", "members", "condition": {"expression", "title"}}], as Google
+# prints them (policy version 3).
+CONDITIONAL = "conditional"
+
+
+def policy_text(policy: dict[str, Any]) -> str:
+    bindings = [{"members": sorted(m), "role": r} for r, m in sorted(policy.items()) if m and r != CONDITIONAL]
+    bindings += [b for b in policy.get(CONDITIONAL, []) if b["members"]]
+    return dumps({"bindings": bindings, "etag": "BwY=", "version": 3 if policy.get(CONDITIONAL) else 1})
+
+
+def condition_of(call: Call) -> dict[str, str] | None:
+    """--condition=expression=EXPR,title=TITLE[,description=...]; None for none or "None"."""
+    text = call.flags.get("condition", "None")
+    if text in ("", "None"):
+        return None
+    fields = dict(part.split("=", 1) for part in text.split(","))
+    if "expression" not in fields or "title" not in fields:
+        raise call.fail("Invalid value for [--condition]: expression and title are required.")
+    return {"expression": fields["expression"], "title": fields["title"]}
 
 
 def bind(state: State, call: Call, policy: dict[str, list[str]]) -> str:
@@ -62,17 +80,34 @@ def bind(state: State, call: Call, policy: dict[str, list[str]]) -> str:
             if account is not None:
                 account["pending"] -= 1
             raise call.fail(f"INVALID_ARGUMENT: Service account {member.split(':', 1)[1]} does not exist.")
+    condition = condition_of(call)
+    if condition is not None:
+        policy.setdefault(CONDITIONAL, []).append(
+            {"role": call.flags["role"], "members": [member], "condition": condition}
+        )
+        return policy_text(policy)
     members = policy.setdefault(call.flags["role"], [])
     if member not in members:
         members.append(member)
     return policy_text(policy)
 
 
-def unbind(call: Call, policy: dict[str, list[str]]) -> str:
-    members = policy.get(call.flags["role"], [])
-    if call.flags["member"] not in members:
+def unbind(call: Call, policy: dict[str, Any]) -> str:
+    """Without a condition, the unconditional binding; with --all, every binding of the member and
+    role whatever its condition."""
+    role, member = call.flags["role"], call.flags["member"]
+    members = policy.get(role, [])
+    conditional = [b for b in policy.get(CONDITIONAL, []) if b["role"] == role and member in b["members"]]
+    if "all" in call.flags:
+        if member not in members and not conditional:
+            raise call.fail("Policy binding with the specified principal and role not found!")
+        for binding in conditional:
+            binding["members"].remove(member)
+        policy[CONDITIONAL] = [b for b in policy.get(CONDITIONAL, []) if b["members"]]
+    elif member not in members:
         raise call.fail("Policy binding with the specified principal, role, and condition not found!")
-    members.remove(call.flags["member"])
+    if member in members:
+        members.remove(member)
     return policy_text(policy)
 
 
@@ -83,6 +118,12 @@ def project_describe(state: State, call: Call) -> str:
     if call.words[0] not in state["projects"]:
         raise call.fail(f"PERMISSION_DENIED: project {call.words[0]} not found or permission denied")
     return str(state["projects"][call.words[0]]["number"])
+
+
+def project_iam(state: State, call: Call) -> dict[str, Any]:
+    """The project's own policy (the project is the positional argument here, not --project)."""
+    project_describe(state, call)
+    return state.setdefault("project_iam", {}).setdefault(call.words[0], {})
 
 
 def services_enable(state: State, call: Call) -> str:
@@ -341,6 +382,9 @@ def provider_list(state: State, call: Call) -> str:
 HANDLERS: dict[tuple[str, ...], Callable[[State, Call], str]] = {
     ("auth", "list"): lambda state, call: state.get("account", "admin@example.com"),
     ("projects", "describe"): project_describe,
+    ("projects", "get-iam-policy"): lambda s, c: policy_text(project_iam(s, c)),
+    ("projects", "add-iam-policy-binding"): lambda s, c: bind(s, c, project_iam(s, c)),
+    ("projects", "remove-iam-policy-binding"): lambda s, c: unbind(c, project_iam(s, c)),
     ("services", "enable"): services_enable,
     ("services", "list"): services_list,
     ("artifacts", "repositories", "create"): repository_create,

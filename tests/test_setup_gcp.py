@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import real_gcloud
-from cloud import StandIns
+from cloud import StandIns, accounts_usable, github_claims
 from helpers import TEMPLATE_ROOT, Generated, defaults
 
 REPOSITORY_ID, OWNER_ID, USER_ID = "1000001", "2000001", "5000001"
@@ -331,6 +331,43 @@ def test_every_flag_has_help(generate, tmp_path: Path) -> None:
     assert [flag for flag, beside, below in flags if not (beside.strip() or below)] == [], shown
 
 
+def test_check_names_every_other_way_to_act_as_the_publisher_and_its_fix_works(ready) -> None:
+    """A pool-wide binding hidden behind a condition, a person who may mint the publisher's tokens,
+    and a project-level writer role for the pool's principals: each lets something other than a
+    release upload. --check names each, the condition included, with a command that removes it."""
+    cloud, project = ready
+    pool = f"projects/{NUMBER}/locations/global/workloadIdentityPools/{POOL}"
+    everyone = f"principalSet://iam.googleapis.com/{pool}/*"
+    other_repository = f"principalSet://iam.googleapis.com/{pool}/attribute.repository_id/999"
+    state = cloud.gcloud()
+    until = {"expression": "request.time < timestamp('2030-01-01T00:00:00Z')", "title": "until-2030"}
+    publisher = state["service_accounts"][PUBLISHER]["iam"]
+    publisher["conditional"] = [{"role": "roles/iam.workloadIdentityUser", "members": [everyone], "condition": until}]
+    publisher["roles/iam.serviceAccountTokenCreator"] = ["user:mallory@example.com"]
+    state.setdefault("project_iam", {})[PROJECT] = {"roles/artifactregistry.writer": [other_repository]}
+    cloud.write_gcloud(state)
+    # Google's view: a token of any repository of the owner now acts as the publisher.
+    stranger = github_claims("your-org/another-package", "999", OWNER_ID, ref="refs/heads/main")
+    assert PUBLISHER in accounts_usable(cloud.gcloud(), PROJECT, POOL, D["gcp_workload_identity_provider"], stranger)
+
+    cloud.forget_calls()
+    checked = setup(cloud, project, "--check", ok=False)
+    assert checked.returncode == 1 and cloud.changing_calls() == []
+    said = checked.stderr
+    assert f"{everyone} holds roles/iam.workloadIdentityUser" in said and "until-2030" in said, said
+    assert "user:mallory@example.com holds roles/iam.serviceAccountTokenCreator" in said, said
+    assert f"project {PROJECT}: {other_repository} holds roles/artifactregistry.writer" in said, said
+    fixes = [line.strip().removeprefix("fix: ") for line in said.splitlines() if line.strip().startswith("fix: ")]
+    assert len(fixes) == 3, said
+    for command in fixes:
+        ran = cloud.run("bash", "-c", command, cwd=project)
+        assert ran.returncode == 0, (command, ran.stderr)
+    assert setup(cloud, project, "--check").returncode == 0
+    assert PUBLISHER not in accounts_usable(
+        cloud.gcloud(), PROJECT, POOL, D["gcp_workload_identity_provider"], stranger
+    )
+
+
 def test_dry_run_is_a_plan_of_exactly_what_differs(wif, request) -> None:
     cloud, project = wif
     planned = setup(cloud, project, "--dry-run").stdout
@@ -554,8 +591,9 @@ def test_a_shared_repository_is_reported_with_the_way_out(ready) -> None:
 @pytest.mark.skipif(not real_gcloud.installed(), reason="the real gcloud is not installed")
 def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> None:
     """Every distinct command the script issued in these scenarios, parsed by the real gcloud."""
-    distinct: dict[tuple[str, ...], list[str]] = {}
+    distinct: dict[tuple[object, ...], list[str]] = {}
     for answer_set in ("defaults", "key-apache"):
+        printed_fixes: list[list[str]] = []
         project = package(generate(answer_set), tmp_path / answer_set)
         cloud = stand_ins(tmp_path / answer_set, project)
         setup(cloud, project, "--reader", "group:g@example.com")
@@ -570,15 +608,31 @@ def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> 
             )
             state["service_accounts"][PUBLISHER]["description"] = ""
             state["repositories"][VIRTUAL_KEY]["upstreams"].pop(0)
+            # What only the printed fixes remove: a conditional binding (the setup removes it with
+            # --all), a token creator and a project-level writer of the pool (named, with the fix).
+            pool = f"principalSet://iam.googleapis.com/projects/{NUMBER}/locations/global/workloadIdentityPools/{POOL}"
+            until = {"expression": "request.time < timestamp('2030-01-01T00:00:00Z')", "title": "t"}
+            state["service_accounts"][PUBLISHER]["iam"]["conditional"] = [
+                {"role": "roles/iam.workloadIdentityUser", "members": [f"{pool}/*"], "condition": until}
+            ]
+            state["service_accounts"][PUBLISHER]["iam"]["roles/iam.serviceAccountTokenCreator"] = ["user:m@example.com"]
+            state.setdefault("project_iam", {})[PROJECT] = {"roles/artifactregistry.writer": [f"{pool}/*"]}
             cloud.write_gcloud(state)
             repaired = setup(cloud, project, "--organisation").stdout
+            printed_fixes = [
+                shlex.split(line.strip().removeprefix("fix: "))[1:]
+                for line in repaired.splitlines()
+                if line.strip().startswith("fix: gcloud ")
+            ]
+            assert len(printed_fixes) == 2, repaired
             assert f"pool {POOL} was deleted" in repaired
             assert f"updating provider {D['gcp_workload_identity_provider']}" in repaired
             after = cloud.gcloud()
             assert after["pools"][f"{PROJECT}/{POOL}"]["state"] == "ACTIVE"
             assert after["providers"][PROVIDER_KEY]["state"] == "ACTIVE"
-        for call in cloud.gcloud()["calls"]:
-            distinct.setdefault(tuple(w for w in call if not w.startswith("-"))[:4], call)
+        for call in [*cloud.gcloud()["calls"], *printed_fixes]:
+            words = tuple(w for w in call if not w.startswith("-"))[:4]
+            distinct.setdefault((*words, "--all" in call), call)
     upstreams = tmp_path / "upstreams.json"
     upstreams.write_text(
         json.dumps([{"id": "a", "repository": "projects/p/locations/l/repositories/a", "priority": 1}])

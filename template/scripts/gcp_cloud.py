@@ -26,6 +26,26 @@ READER_ROLE = "roles/artifactregistry.reader"
 WRITER_ROLE = "roles/artifactregistry.writer"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
+# Roles that let their holder act as a service account: mint its tokens, attach it, federate to it,
+# make it keys, or rewrite its policy to grant any of these (basic roles included).
+IMPERSONATION_ROLES = (
+    WORKLOAD_IDENTITY_USER,
+    TOKEN_CREATOR,
+    "roles/iam.serviceAccountOpenIdTokenCreator",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountKeyAdmin",
+    "roles/iam.serviceAccountAdmin",
+    "roles/owner",
+    "roles/editor",
+)
+# Project-level roles that write every Artifact Registry repository of the project.
+REGISTRY_WRITE_ROLES = (
+    WRITER_ROLE,
+    "roles/artifactregistry.repoAdmin",
+    "roles/artifactregistry.admin",
+    "roles/artifactregistry.createOnPushWriter",
+    "roles/artifactregistry.createOnPushRepoAdmin",
+)
 
 
 def copier_command() -> str:
@@ -227,6 +247,16 @@ def section(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
+def bindings(policy: Any) -> list[tuple[str, str, dict[str, str] | None]]:
+    """Every (role, member, condition) of an IAM policy as gcloud prints it; condition None when
+    the binding has none."""
+    return [
+        (b.get("role", ""), m, b.get("condition") or None)
+        for b in (policy or {}).get("bindings", [])
+        for m in b.get("members", [])
+    ]
+
+
 def members(policy: Any, role: str) -> list[str]:
     """The members an IAM policy (as gcloud prints it) gives `role` without a condition."""
     bindings = (policy or {}).get("bindings", [])
@@ -284,9 +314,30 @@ def grant(
         run.change(why, *command)
 
 
-def revoke(run: Runner, settings: Settings, resource: Resource, member: str, role: str) -> None:
+def described(member: str, role: str, condition: dict[str, str] | None) -> str:
+    if not condition:
+        return f"{member} holds {role}"
+    named = condition.get("title") or condition.get("expression", "")
+    return (
+        f"{member} holds {role} under the condition {named!r} ({condition.get('expression', '')})"
+    )
+
+
+def revoke(
+    run: Runner,
+    settings: Settings,
+    resource: Resource,
+    member: str,
+    role: str,
+    *,
+    condition: dict[str, str] | None = None,
+) -> None:
     command = resource.command(
         settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}"
     )
-    command.append("--condition=None")
-    run.change(f"{resource.name}: {member} holds {role}, which publishing must not allow", *command)
+    # --all removes the member's bindings of the role whatever their conditions.
+    command.append("--all" if condition else "--condition=None")
+    run.change(
+        f"{resource.name}: {described(member, role, condition)}, which publishing must not allow",
+        *command,
+    )

@@ -32,8 +32,10 @@ from pathlib import Path
 import gcp_organisation as organisation
 from gcp_cloud import (
     COPIER,
+    IMPERSONATION_ROLES,
     READER_ROLE,
     RECORD,
+    REGISTRY_WRITE_ROLES,
     TOKEN_CREATOR,
     WORKLOAD_IDENTITY_USER,
     WRITER_ROLE,
@@ -41,6 +43,8 @@ from gcp_cloud import (
     Settings,
     SetupError,
     account_resource,
+    bindings,
+    described,
     gcloud,
     gh_ready,
     grant,
@@ -48,6 +52,7 @@ from gcp_cloud import (
     repository_resource,
     revoke,
     section,
+    shell_join,
 )
 
 KEY_POLICY = "constraints/iam.disableServiceAccountKeyCreation"
@@ -268,6 +273,13 @@ def writers(run: Runner, settings: Settings, created: bool) -> None:
             print(f"WARNING: {message}")
 
 
+def release_principal(settings: Settings, number: str, repository_id: str, manager: str) -> str:
+    """The tag releases of this repository pushed by `manager`, as the shared provider maps them."""
+    return organisation.principal_set(
+        settings, number, organisation.RELEASE_ATTRIBUTE, f"{repository_id}/{manager}"
+    )
+
+
 def release_bindings(
     run: Runner, settings: Settings, number: str, repository_id: str, managers: list[str]
 ) -> None:
@@ -276,15 +288,11 @@ def release_bindings(
         f"Release gate: a version tag pushed by {', '.join(managers)} in {settings.environment}"
     )
     account = account_resource(settings.publisher)
-    wanted = [
-        organisation.principal_set(
-            settings, number, organisation.RELEASE_ATTRIBUTE, f"{repository_id}/{manager}"
-        )
-        for manager in managers
-    ]
-    for stale in members(account.policy(run, settings), WORKLOAD_IDENTITY_USER):
-        if stale not in wanted:
-            revoke(run, settings, account, stale, WORKLOAD_IDENTITY_USER)
+    wanted = [release_principal(settings, number, repository_id, manager) for manager in managers]
+    # A binding that is not wanted goes, a conditional one too: its condition is no release gate.
+    for role, stale, condition in bindings(account.policy(run, settings)):
+        if role == WORKLOAD_IDENTITY_USER and (stale not in wanted or condition):
+            revoke(run, settings, account, stale, WORKLOAD_IDENTITY_USER, condition=condition)
     for member in wanted:
         grant(run, settings, account, member, WORKLOAD_IDENTITY_USER, retry=True)
     # Any job of this repository may read (the checks before and after an upload, the tests).
@@ -292,6 +300,59 @@ def release_bindings(
     grant(
         run, settings, account_resource(settings.reader), reader, WORKLOAD_IDENTITY_USER, retry=True
     )
+
+
+def acting_as_publisher(
+    run: Runner, settings: Settings, number: str, allowed: set[tuple[str, str]]
+) -> None:
+    """Who else can act as the publisher: a binding on it that lets its holder mint its tokens or
+    otherwise impersonate it (a condition does not make it safe), and, with workload identity,
+    project-level roles that give the pool's principals Artifact Registry writes or impersonation.
+    Each is named with the command that removes it: a mismatch for --check, a warning otherwise."""
+    account = account_resource(settings.publisher)
+    found = []
+    for role, member, condition in bindings(account.policy(run, settings)):
+        if settings.workload_identity and role == WORKLOAD_IDENTITY_USER:
+            continue  # release_bindings keeps exactly the release managers' principal sets
+        if role in IMPERSONATION_ROLES and ((role, member) not in allowed or condition):
+            fix = account.command(
+                settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}"
+            )
+            found.append((f"{settings.publisher}: {described(member, role, condition)}", fix))
+    if settings.workload_identity and settings.pool:
+        pool = organisation.pool_name(settings, number)
+        project = run.read_json(
+            *gcloud(settings, "projects", "get-iam-policy", settings.project_id)
+        )
+        for role, member, condition in bindings(project):
+            of_pool = member.startswith(
+                (
+                    f"principal://iam.googleapis.com/{pool}/",
+                    f"principalSet://iam.googleapis.com/{pool}/",
+                )
+            )
+            if of_pool and role in (*REGISTRY_WRITE_ROLES, *IMPERSONATION_ROLES):
+                fix = gcloud(
+                    settings,
+                    "projects",
+                    "remove-iam-policy-binding",
+                    settings.project_id,
+                    f"--member={member}",
+                    f"--role={role}",
+                )
+                found.append(
+                    (f"project {settings.project_id}: {described(member, role, condition)}", fix)
+                )
+    for what, fix in found:
+        fix.append("--all")  # every binding of that member and role, whatever its condition
+        message = (
+            f"{what}, so it can act as or beside the publisher outside the release gate\n"
+            f"    fix: {shell_join(fix)}"
+        )
+        if run.mode == "check":
+            run.mismatches.append(message)
+        else:
+            print(f"WARNING: {message}")
 
 
 def user_keys(run: Runner, settings: Settings, email: str) -> list[str]:
@@ -814,11 +875,18 @@ def layers(
         )
         release_bindings(run, settings, number, repository_id, managers)
         no_keys_left(run, settings, github)
+        allowed = {
+            (WORKLOAD_IDENTITY_USER, release_principal(settings, number, repository_id, manager))
+            for manager in managers
+        }
+    else:
+        allowed = {(TOKEN_CREATOR, f"serviceAccount:{settings.publisher}")}
     github_environment(run, settings, github)
     template_update_environment(run, settings, github)
     if not wif:
         publisher_key(run, settings, github, args.new_key, args.key_dir)
         reader_key(run, settings, github, args.new_reader_key, args.key_dir)
+    acting_as_publisher(run, settings, number, allowed)
 
 
 def closing(
