@@ -9,6 +9,7 @@ set such as `.../attribute.NAME/VALUE` in an IAM binding matches when that attri
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -66,7 +67,10 @@ class StandIns:
             self.write_gh({"authenticated": True, "repositories": {}, "calls": []})
 
     def gcloud(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.gcloud_state.read_text())
+        # Under the stand-in's own lock: a setup may be running (tests/fake_gcloud.py, main).
+        with open(f"{self.gcloud_state}.lock", "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_SH)
+            loaded: dict[str, Any] = json.loads(self.gcloud_state.read_text())
         return loaded
 
     def gh(self) -> dict[str, Any]:
@@ -74,7 +78,9 @@ class StandIns:
         return loaded
 
     def write_gcloud(self, state: dict[str, Any]) -> None:
-        self.gcloud_state.write_text(json.dumps(state))
+        with open(f"{self.gcloud_state}.lock", "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            self.gcloud_state.write_text(json.dumps(state))
 
     def write_gh(self, state: dict[str, Any]) -> None:
         self.gh_state.write_text(json.dumps(state))

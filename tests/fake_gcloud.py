@@ -13,11 +13,13 @@ To support another command, write `handler(state, call) -> output` and add it to
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
+import time
 
-# A setup makes some fifty calls, each a new process: only json, os and sys are imported at run time
+# A setup makes some fifty calls, each a new process: only json, os, sys, fcntl and time are imported
 # (dataclasses, pathlib and typing would more than double each call's start-up).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -171,6 +173,12 @@ def repository_create(state: State, call: Call) -> str:
         "upstreams": upstreams(call) if "upstream-policy-file" in call.flags else [],
         "iam": {},
     }
+    return ""
+
+
+def repository_delete(state: State, call: Call) -> str:
+    repository(state, call)
+    del state["repositories"][repository_key(call)]
     return ""
 
 
@@ -389,6 +397,7 @@ HANDLERS: dict[tuple[str, ...], Callable[[State, Call], str]] = {
     ("services", "list"): services_list,
     ("artifacts", "repositories", "create"): repository_create,
     ("artifacts", "repositories", "update"): repository_update,
+    ("artifacts", "repositories", "delete"): repository_delete,
     ("artifacts", "repositories", "describe"): repository_describe,
     ("artifacts", "repositories", "get-iam-policy"): lambda s, c: policy_text(repository(s, c)["iam"]),
     ("artifacts", "repositories", "add-iam-policy-binding"): lambda s, c: bind(s, c, repository(s, c)["iam"]),
@@ -439,19 +448,35 @@ def handle(state: State, argv: list[str]) -> str:
 
 def main() -> int:
     state_file = os.environ["GCLOUD_STATE"]
-    with open(state_file) as read:
-        state = json.load(read)
-    state["calls"].append(sys.argv[1:])
-    try:
-        output, code = handle(state, sys.argv[1:]), 0
-    except Failure as error:
-        output, code = "", 1
-        print(error, file=sys.stderr)
-    with open(state_file, "w") as write:
-        json.dump(state, write, indent=1)
+    # Two setups may run at once (tests/test_setup_gcp.py): one call at a time reads and writes the
+    # state, as Google serialises changes to one resource.
+    with open(state_file + ".lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        with open(state_file) as read:
+            state = json.load(read)
+        state["calls"].append(sys.argv[1:])
+        try:
+            output, code = handle(state, sys.argv[1:]), 0
+        except Failure as error:
+            output, code = "", 1
+            print(error, file=sys.stderr)
+        with open(state_file, "w") as write:
+            json.dump(state, write, indent=1)
     if output:
         print(output)
+    pause_after(sys.argv[1:])
     return code
+
+
+def pause_after(argv: list[str]) -> None:
+    """$GCLOUD_PAUSE_AFTER names a call (its words joined by spaces) after which this process waits,
+    its answer already given, until the file $GCLOUD_PAUSE_UNTIL exists: a test holds one setup
+    between its read and its write while another runs."""
+    pause = os.environ.get("GCLOUD_PAUSE_AFTER")
+    if pause and " ".join(argv).startswith(pause):
+        os.close(os.open(os.environ["GCLOUD_PAUSE_UNTIL"] + ".reached", os.O_CREAT | os.O_WRONLY))
+        while not os.path.exists(os.environ["GCLOUD_PAUSE_UNTIL"]):
+            time.sleep(0.02)
 
 
 if __name__ == "__main__":

@@ -368,6 +368,83 @@ def test_check_names_every_other_way_to_act_as_the_publisher_and_its_fix_works(r
     )
 
 
+def another_package(generate, cloud: StandIns, root: Path, name: str, repository_id: str) -> Path:
+    """A package of the same organisation, its ids recorded: the setup asks GitHub nothing."""
+    cloud.add_github_repository(f"your-org/{name}", repository_id, OWNER_ID)
+    changes = {
+        "distribution": name,
+        "github_repository": f"your-org/{name}",
+        "github_repository_id": repository_id,
+        "github_owner_id": OWNER_ID,
+        "release_manager_ids": USER_ID,
+        "project_number": NUMBER,
+        "package__repository": name,
+        "package__publisher": f"publish-{name}@{PROJECT}.iam.gserviceaccount.com",
+    }
+    return package(generate("defaults"), root / name, **changes)
+
+
+def test_two_setups_at_once_keep_both_packages_in_the_virtual_repositories(generate, ready, tmp_path: Path) -> None:
+    """B takes the organisation's lock and is held there; C, started meanwhile, waits for it, then
+    reads the list B wrote. Without the lock, C's write (from a read before B's) would drop B."""
+    cloud, _ = ready
+    b, c = (
+        another_package(generate, cloud, tmp_path, name, rid) for name, rid in (("pkg-b", "1002"), ("pkg-c", "1003"))
+    )
+    go = tmp_path / "go"
+    held = {
+        "GCLOUD_PAUSE_AFTER": "artifacts repositories create gar-template-setup-lock",
+        "GCLOUD_PAUSE_UNTIL": str(go),
+    }
+
+    def start(project: Path, **extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "scripts/setup_gcp.py"],
+            cwd=project,
+            env=cloud.env(TMPDIR=str(tmp_path), SETUP_GCP_LOCK_POLL="0.05", **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    first = start(b, **held)
+    deadline = time.monotonic() + 60
+    while not Path(f"{go}.reached").exists():
+        assert time.monotonic() < deadline and first.poll() is None, "B never took the lock"
+        time.sleep(0.05)
+    second = start(c)
+    lock_calls = lambda: [call for call in cloud.gcloud()["calls"] if "gar-template-setup-lock" in call]  # noqa: E731
+    while len(lock_calls()) < 2:  # C has tried the lock too, and found it held
+        assert time.monotonic() < deadline and second.poll() is None, "C never reached the lock"
+        time.sleep(0.05)
+    go.touch()
+    outputs = [process.communicate(timeout=120)[0] for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert "another package's setup holds gar-template-setup-lock: waiting" in outputs[1]
+    state = cloud.gcloud()
+    for virtual in (D["gcp_internal_repository"], D["gcp_virtual_repository"]):
+        read = [u["id"] for u in state["repositories"][f"{PROJECT}/{LOCATION}/{virtual}"]["upstreams"]]
+        assert {D["gcp_repository"], "pkg-b", "pkg-c"} <= set(read), (virtual, read)
+    assert f"{PROJECT}/{LOCATION}/gar-template-setup-lock" not in state["repositories"], "released"
+
+
+def test_a_lock_left_by_a_stopped_setup_is_named_with_the_command_that_removes_it(
+    generate, ready, tmp_path: Path
+) -> None:
+    cloud, _ = ready
+    project = another_package(generate, cloud, tmp_path, "pkg-d", "1004")
+    state = cloud.gcloud()
+    left = {"format": "PYTHON", "mode": "STANDARD_REPOSITORY", "description": "", "upstreams": [], "iam": {}}
+    state["repositories"][f"{PROJECT}/{LOCATION}/gar-template-setup-lock"] = left
+    cloud.write_gcloud(state)
+    stopped = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=project, SETUP_GCP_LOCK_WAIT="0")
+    assert stopped.returncode == 1 and "nothing was changed here" in stopped.stderr, stopped.stderr
+    [remove] = [line for line in stopped.stderr.splitlines() if "repositories delete gar-template-setup-lock" in line]
+    removed = cloud.run("bash", "-c", remove.split("run this again: ", 1)[1], cwd=project)
+    assert removed.returncode == 0, removed.stderr
+    assert setup(cloud, project).returncode == 0
+
+
 def test_dry_run_is_a_plan_of_exactly_what_differs(wif, request) -> None:
     cloud, project = wif
     planned = setup(cloud, project, "--dry-run").stdout

@@ -17,7 +17,11 @@ environment. Each package then lets one principal set per release manager act as
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from gcp_cloud import (
@@ -32,6 +36,7 @@ from gcp_cloud import (
     grant,
     repository_resource,
     section,
+    shell_join,
 )
 
 LAYER = "gar-template organisation layer 2"
@@ -299,10 +304,40 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
         )
         return
     repository_checked(found, name, "VIRTUAL_REPOSITORY")
-    upstreams: list[dict[str, Any]] = (found.get("virtualRepositoryConfig") or {}).get(
-        "upstreamPolicies", []
-    )
-    pypi = [u for u in upstreams if u.get("repository", "").endswith(f"/{settings.pypi_remote}")]
+    if reads_ours(settings, name, found, with_pypi):
+        return
+    # Another package's setup may rewrite the same list at the same moment: the read that the
+    # write is built on happens under the organisation's lock.
+    with organisation_lock(run, settings):
+        found = run.read_json(
+            *gcloud(settings, "artifacts", "repositories", "describe", name, location)
+        )
+        if reads_ours(settings, name, found, with_pypi):
+            return
+        upstreams = upstream_policies(found)
+        pypi = [u for u in upstreams if is_pypi(settings, u)]
+        packages = [u for u in upstreams if u not in pypi]
+        run.change(
+            f"virtual repository {name} does not read {settings.repository}",
+            *gcloud(settings, "artifacts", "repositories", "update", name, location),
+            "--upstream-policy-file="
+            + upstreams_file(run, name, [*packages, ours, *(pypi or pypi_upstream)]),
+        )
+
+
+def upstream_policies(found: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((found.get("virtualRepositoryConfig") or {}).get("upstreamPolicies", []))
+
+
+def is_pypi(settings: Settings, upstream: dict[str, Any]) -> bool:
+    return str(upstream.get("repository", "")).endswith(f"/{settings.pypi_remote}")
+
+
+def reads_ours(settings: Settings, name: str, found: dict[str, Any], with_pypi: bool) -> bool:
+    """Whether the virtual repository already reads this package's repository; stops, changing
+    nothing, when it reads PyPI where it must not, or before the internal packages."""
+    upstreams = upstream_policies(found)
+    pypi = [u for u in upstreams if is_pypi(settings, u)]
     packages = [u for u in upstreams if u not in pypi]
     if pypi and not with_pypi:
         raise SetupError(
@@ -320,13 +355,51 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
             "internal packages: a public upload under an internal name would win. Nothing was changed. "
             f"Give {settings.pypi_remote} the lowest priority: {ADMINISTER}"
         )
-    if any(u.get("repository", "").endswith(f"/{settings.repository}") for u in upstreams):
+    return any(str(u.get("repository", "")).endswith(f"/{settings.repository}") for u in upstreams)
+
+
+# The organisation's lock: a repository that exists while a setup rewrites a shared list. Creating
+# it fails while another setup holds it, so taking it is atomic on Google's side.
+LOCK = "gar-template-setup-lock"
+LOCK_WAIT = float(os.environ.get("SETUP_GCP_LOCK_WAIT", "300"))
+LOCK_POLL = float(os.environ.get("SETUP_GCP_LOCK_POLL", "2"))
+
+
+@contextlib.contextmanager
+def organisation_lock(run: Runner, settings: Settings) -> Iterator[None]:
+    """Held around a read-then-write of a list that every package's setup changes (a virtual
+    repository's upstreams), so that two setups at once cannot drop each other's entry. A plan or
+    a check writes nothing and takes no lock."""
+    if not run.changes:
+        yield
         return
-    run.change(
-        f"virtual repository {name} does not read {settings.repository}",
-        *gcloud(settings, "artifacts", "repositories", "update", name, location),
-        f"--upstream-policy-file={upstreams_file(run, name, [*packages, ours, *(pypi or pypi_upstream)])}",
-    )
+    location = f"--location={settings.location}"
+    take = [
+        *gcloud(settings, "artifacts", "repositories", "create", LOCK, location),
+        "--repository-format=python",
+        f"--description=Held by the setup of {settings.distribution} ({LAYER})",
+    ]
+    release = gcloud(settings, "artifacts", "repositories", "delete", LOCK, location, "--quiet")
+    deadline = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            run.change(f"take the organisation's lock {LOCK}", *take)
+            break
+        except SetupError as error:
+            if "ALREADY_EXISTS" not in str(error):
+                raise
+            if time.monotonic() > deadline:
+                raise SetupError(
+                    f"Another package's setup has held {LOCK} for over {LOCK_WAIT:g} s; nothing was "
+                    "changed here. If no setup is running, a setup stopped while holding it: remove "
+                    f"it, then run this again: {shell_join(release)}"
+                ) from error
+            print(f"  another package's setup holds {LOCK}: waiting", flush=True)
+            time.sleep(LOCK_POLL)
+    try:
+        yield
+    finally:
+        run.change(f"release the organisation's lock {LOCK}", *release)
 
 
 def reader_account(run: Runner, settings: Settings) -> bool:
