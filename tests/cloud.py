@@ -118,9 +118,13 @@ class StandIns:
             **extra,
         }
 
-    def setup(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        """The project's scripts/setup_gcp.py against these stand-ins; its temporary files go beside them."""
-        return self.run(sys.executable, "scripts/setup_gcp.py", *args, cwd=project, TMPDIR=str(self.bin.parent))
+    def setup(self, project: Path, *args: str, confirm: bool = True) -> subprocess.CompletedProcess[str]:
+        """The project's scripts/setup_gcp.py against these stand-ins; its temporary files go beside
+        them. With no terminal here, `confirm` passes --yes for the changes that give rights."""
+        confirmed = ("--yes",) if confirm else ()
+        return self.run(
+            sys.executable, "scripts/setup_gcp.py", *args, *confirmed, cwd=project, TMPDIR=str(self.bin.parent)
+        )
 
     def changing_calls(self) -> list[list[str]]:
         """The gcloud calls that change something (not a describe, list or get-iam-policy)."""

@@ -412,6 +412,12 @@ def rest(state: State, method: str, path: str, body: dict[str, Any]) -> object:
     """One REST call, as both `gh api` and the stand-in REST server (`serve`) make it."""
     if path.strip("/") == "user" and method == "GET":
         return {"id": int(state.get("user_id", 5000001)), "login": "octo"}
+    if (user := re.fullmatch(r"user/(\d+)", path.strip("/"))) and method == "GET":
+        # GitHub's user by numeric id; the logins are state["logins"] ({id: login}), "octo" for ours.
+        logins = {str(state.get("user_id", 5000001)): "octo", **state.get("logins", {})}
+        if user[1] not in logins:
+            raise GhError("gh: Not Found (HTTP 404)")
+        return {"id": int(user[1]), "login": logins[user[1]]}
     for (route_method, pattern), route in ROUTES.items():
         match = re.fullmatch(pattern, path.strip("/"))
         if match and route_method == method:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pexpect
 import workflow_steps
 import yaml
 from cloud import StandIns
@@ -52,6 +53,21 @@ class User:
         result = self.cloud.run("bash", "-c", command, cwd=cwd, GIT_CONFIG_GLOBAL=str(self.home / "gitconfig"))
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
         return result
+
+    def at_terminal(self, command: str, cwd: Path, *, confirm: str) -> str:
+        """Run a command line as typed at a terminal, answering its one question with `confirm`;
+        it must succeed. Its output, as the terminal showed it."""
+        env = self.cloud.env(GIT_CONFIG_GLOBAL=str(self.home / "gitconfig"), TMPDIR=str(self.cloud.bin.parent))
+        session = pexpect.spawn("bash", ["-c", command], cwd=cwd, env=env, encoding="utf-8", timeout=120)
+        try:
+            session.expect_exact("[y/N] ")
+            session.sendline(confirm)
+            session.expect(pexpect.EOF)
+        finally:
+            session.close()
+        shown = (session.before or "").replace("\r\n", "\n")
+        assert session.exitstatus == 0, f"{command}\n{shown}"
+        return shown
 
 
 def run_job_step(workflow: dict, checkout: Path, job: str, name: str, runner: dict[str, str], **local: str):
@@ -226,7 +242,8 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     assert commands[3:5] == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
     user.sh(commands[3], project)
     assert cloud.changing_calls() == [], "a dry run reads and plans, never changes"
-    setup = user.sh(commands[4], project).stdout
+    # At a terminal, as a person runs it: the changes that give rights are listed, then confirmed.
+    setup = user.at_terminal(commands[4], project, confirm="y")
     record = next(line.strip() for line in setup.splitlines() if " update --trust " in line)
     assert record.startswith(pinned_copier() + " update "), "the setup runs Copier as the docs do"
     recorded = user.sh(record, project)

@@ -97,8 +97,10 @@ def stand_ins(root: Path, project: Path, **options: bool) -> StandIns:
     return cloud
 
 
-def setup(cloud: StandIns, project: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = cloud.setup(project, *args)
+def setup(
+    cloud: StandIns, project: Path, *args: str, ok: bool = True, confirm: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = cloud.setup(project, *args, confirm=confirm)
     if ok:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -399,7 +401,7 @@ def test_two_setups_at_once_keep_both_packages_in_the_virtual_repositories(gener
 
     def start(project: Path, **extra: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "scripts/setup_gcp.py"],
+            [sys.executable, "scripts/setup_gcp.py", "--yes"],
             cwd=project,
             env=cloud.env(TMPDIR=str(tmp_path), SETUP_GCP_LOCK_POLL="0.05", **extra),
             stdout=subprocess.PIPE,
@@ -437,12 +439,36 @@ def test_a_lock_left_by_a_stopped_setup_is_named_with_the_command_that_removes_i
     left = {"format": "PYTHON", "mode": "STANDARD_REPOSITORY", "description": "", "upstreams": [], "iam": {}}
     state["repositories"][f"{PROJECT}/{LOCATION}/gar-template-setup-lock"] = left
     cloud.write_gcloud(state)
-    stopped = cloud.run(sys.executable, "scripts/setup_gcp.py", cwd=project, SETUP_GCP_LOCK_WAIT="0")
+    stopped = cloud.run(sys.executable, "scripts/setup_gcp.py", "--yes", cwd=project, SETUP_GCP_LOCK_WAIT="0")
     assert stopped.returncode == 1 and "nothing was changed here" in stopped.stderr, stopped.stderr
     [remove] = [line for line in stopped.stderr.splitlines() if "repositories delete gar-template-setup-lock" in line]
     removed = cloud.run("bash", "-c", remove.split("run this again: ", 1)[1], cwd=project)
     assert removed.returncode == 0, removed.stderr
     assert setup(cloud, project).returncode == 0
+
+
+def test_a_release_manager_added_to_the_settings_is_bound_only_once_confirmed(ready) -> None:
+    """Any writer can add an id to the project's answers; the administrator's run shows it, with
+    GitHub's login for it, and binds it only with --yes or a confirmation at a terminal."""
+    cloud, project = ready
+    gh = cloud.gh()
+    gh["logins"] = {"6000006": "mallory"}
+    cloud.write_gh(gh)
+    settings = settings_of(project)
+    settings["release_manager_ids"] = f"{settings['release_manager_ids']},6000006"
+    (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
+    before = cloud.resources()
+    cloud.forget_calls()
+    stopped = setup(cloud, project, ok=False, confirm=False)
+    assert stopped.returncode == 1 and "nothing was changed" in stopped.stderr
+    assert "release manager mallory (id 6000006)" in stopped.stdout, stopped.stdout
+    assert cloud.changing_calls() == [] and cloud.resources() == before
+    applied = setup(cloud, project)  # --yes
+    assert "release manager mallory (id 6000006)" in applied.stdout
+    bound = cloud.gcloud()["service_accounts"][PUBLISHER]["iam"]["roles/iam.workloadIdentityUser"]
+    assert any(member.endswith(f"/{REPOSITORY_ID}/6000006") for member in bound)
+    # Nothing new to give: a run without a terminal and without --yes goes through.
+    assert setup(cloud, project, confirm=False).returncode == 0
 
 
 def test_dry_run_is_a_plan_of_exactly_what_differs(wif, request) -> None:

@@ -87,6 +87,10 @@ class GitHub:
         repository_id, owner_id = found.stdout.split()
         return repository_id, owner_id
 
+    def login(self, user_id: str) -> str | None:
+        found = self.get(f"user/{user_id}", ".login") if self.ready else None
+        return found.stdout.strip() if found is not None and found.returncode == 0 else None
+
     def user_id(self) -> str | None:
         found = self.get("user", ".id") if self.ready else None
         return found.stdout.strip() if found is not None and found.returncode == 0 else None
@@ -768,6 +772,11 @@ def main() -> int:
     parser.add_argument(
         "--key-dir", type=Path, help="without gh: where a new key is written for you to store"
     )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="apply the listed changes that give rights without asking (else asked at a terminal)",
+    )
     args = parser.parse_args()
     settings = Settings.load()
     run = Runner("check" if args.check else "plan" if args.dry_run else "apply")
@@ -821,25 +830,57 @@ def main() -> int:
             managers = release_managers(github, settings, args.release_manager) if wif else []
             number = project_number(run, settings)
         if run.changes:
-            # Everything is read once before anything changes: a state that stops the setup
-            # (a repository of another format, another provider, another package's account)
-            # stops it with nothing changed.
+            # Everything is read once before anything changes, as a plan: a state that stops the
+            # setup (a repository of another format, another provider, another package's account)
+            # stops it with nothing changed, and the privileged changes are confirmed first.
+            plan = Runner("plan", keep_files=False)
             with contextlib.redirect_stdout(io.StringIO()):
-                layers(
-                    Runner("check", keep_files=False),
-                    settings,
-                    args,
-                    github,
-                    number,
-                    repository_id,
-                    owner_id,
-                    managers,
-                )
+                layers(plan, settings, args, github, number, repository_id, owner_id, managers)
+            confirm(privileged(plan.planned, github), args.yes)
         layers(run, settings, args, github, number, repository_id, owner_id, managers)
         return closing(run, settings, number, repository_id, owner_id, managers)
     except SetupError as error:
         print(f"\nsetup_gcp.py stopped: {error}", file=sys.stderr)
         return 1
+
+
+def privileged(planned: list[str], github: GitHub) -> list[str]:
+    """The planned changes that give someone a right: each binding, said with its member (a
+    release manager's GitHub login beside the numeric id the binding holds)."""
+    said = []
+    for command in planned:
+        words = shlex.split(command)
+        if "add-iam-policy-binding" not in words:
+            continue
+        resource = words[words.index("add-iam-policy-binding") + 1]
+        member = next(w.split("=", 1)[1] for w in words if w.startswith("--member="))
+        role = next(w.split("=", 1)[1] for w in words if w.startswith("--role="))
+        who = member
+        if f"/attribute.{organisation.RELEASE_ATTRIBUTE}/" in member:
+            actor = member.rsplit("/", 1)[1]
+            login = github.login(actor)
+            who = f"release manager {login or 'GitHub user'} (id {actor}): {member}"
+        said.append(f"{role} on {resource} for {who}")
+    return said
+
+
+def confirm(changes: list[str], yes: bool) -> None:
+    """Privileged changes are shown first and applied only once confirmed: at a terminal, or by
+    --yes. Without either, nothing changes."""
+    if not changes:
+        return
+    print("These changes give rights to act on this package or read it:")
+    for change in changes:
+        print(f"  - {change}")
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise SetupError(
+            "nothing was changed: confirm the changes above at a terminal, or pass --yes"
+        )
+    answer = input("Apply them? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise SetupError("nothing was changed: the changes above were not confirmed")
 
 
 def layers(
