@@ -183,7 +183,11 @@ def repository_delete(state: State, call: Call) -> str:
 
 
 def repository_update(state: State, call: Call) -> str:
-    repository(state, call)["upstreams"] = upstreams(call)
+    found = repository(state, call)
+    if "upstream-policy-file" in call.flags:
+        found["upstreams"] = upstreams(call)
+    if "description" in call.flags:
+        found["description"] = call.flags["description"]
     return ""
 
 

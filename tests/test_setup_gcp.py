@@ -551,6 +551,41 @@ def test_an_account_that_belongs_to_another_repository_stops_it(ready) -> None:
     assert cloud.resources() == before
 
 
+@pytest.mark.parametrize(
+    ("tampering", "named"),
+    [
+        ("repository of another package", "The repository"),
+        ("reader is a publisher", "The reader account"),
+    ],
+)
+def test_settings_that_name_another_packages_resource_stop_it(ready, tampering: str, named: str) -> None:
+    """A writer of this repository edits its answers to name another package's repository, or a
+    publisher as the reader (whose principal set is any job of this repository): Google's record
+    of the owner stops the administrator's run before anything changes."""
+    cloud, project = ready
+    state = cloud.gcloud()
+    other = "publish-other@" + PROJECT + ".iam.gserviceaccount.com"
+    settings = settings_of(project)
+    if tampering == "repository of another package":
+        state["repositories"][f"{PROJECT}/{LOCATION}/other-package"] = {
+            "format": "PYTHON", "mode": "STANDARD_REPOSITORY", "upstreams": [], "iam": {},
+            "description": "gar-template repository of other-package for GitHub repository id 1000999",
+        }  # fmt: skip
+        settings["package"]["repository"] = "other-package"
+    else:
+        state["service_accounts"][other] = {
+            "description": "gar-template publisher of other-package for GitHub repository id 1000999",
+            "iam": {}, "keys": [], "pending": 0, "display_name": "",
+        }  # fmt: skip
+        settings["organisation"]["reader"] = other
+    cloud.write_gcloud(state)
+    (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
+    before = cloud.resources()
+    stopped = setup(cloud, project, ok=False)
+    assert stopped.returncode == 1 and f"{named}" in stopped.stderr and "Nothing was changed" in stopped.stderr
+    assert cloud.resources() == before, "nothing was created or bound"
+
+
 def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:
     cloud, project = wif
     record(project, github_repository_id=REPOSITORY_ID, github_owner_id=OWNER_ID)
@@ -678,17 +713,27 @@ def test_readers_may_read_and_never_write(wif) -> None:
     assert refused.returncode == 1 and "expected a member such as group:" in refused.stderr
 
 
-def test_a_shared_repository_is_reported_with_the_way_out(ready) -> None:
-    """A project of the earlier layout: two packages write one repository."""
+def test_a_shared_repository_stops_it_with_the_way_out(ready) -> None:
+    """A project of the earlier layout, or settings that name another package's repository: two
+    packages would write one repository."""
     cloud, project = ready
     state = cloud.gcloud()
     state["repositories"][REPOSITORY_KEY]["iam"]["roles/artifactregistry.writer"].append(
         f"serviceAccount:publish-other@{PROJECT}.iam.gserviceaccount.com"
     )
     cloud.write_gcloud(state)
-    warned = setup(cloud, project).stdout
-    assert "can also be written by serviceAccount:publish-other@" in warned
-    assert "--data gcp_repository=NEW_NAME" in warned
+    before = cloud.resources()
+    stopped = setup(cloud, project, ok=False)
+    assert stopped.returncode == 1 and "Nothing was changed" in stopped.stderr
+    assert "can also be written by serviceAccount:publish-other@" in stopped.stderr
+    assert "--data gcp_repository=NEW_NAME" in stopped.stderr
+    assert cloud.resources() == before
+    # A person the withdrawal procedure made repoAdmin is reported, not refused.
+    state["repositories"][REPOSITORY_KEY]["iam"]["roles/artifactregistry.writer"].pop()
+    state["repositories"][REPOSITORY_KEY]["iam"]["roles/artifactregistry.repoAdmin"] = ["user:ops@example.com"]
+    cloud.write_gcloud(state)
+    noted = setup(cloud, project).stdout
+    assert "note: user:ops@example.com holds roles/artifactregistry.repoAdmin" in noted
 
 
 @pytest.mark.skipif(not real_gcloud.installed(), reason="the real gcloud is not installed")
@@ -710,6 +755,7 @@ def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> 
                 "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*"
             )
             state["service_accounts"][PUBLISHER]["description"] = ""
+            state["repositories"][REPOSITORY_KEY]["description"] = ""  # as releases up to 0.2.0 left it
             state["repositories"][VIRTUAL_KEY]["upstreams"].pop(0)
             # What only the printed fixes remove: a conditional binding (the setup removes it with
             # --all), a token creator and a project-level writer of the pool (named, with the fix).

@@ -406,10 +406,17 @@ def reader_account(run: Runner, settings: Settings) -> bool:
     """The read-only account, reader of the remote and virtual repositories. True when created now."""
     section(f"Read-only account {settings.reader} (organisation)")
     created = False
-    if (
-        run.read_json(*gcloud(settings, "iam", "service-accounts", "describe", settings.reader))
-        is None
-    ):
+    found = run.read_json(*gcloud(settings, "iam", "service-accounts", "describe", settings.reader))
+    described = str((found or {}).get("description") or "")
+    if described.startswith("gar-template publisher of "):
+        # Every job of this repository may act as the reader: were it a publisher, any branch
+        # here could publish that package.
+        raise SetupError(
+            f"The reader account {settings.reader} is a package's publisher: '{described}'. Nothing "
+            "was changed. Name the organisation's read-only account: "
+            f"{RECORD} --data gcp_reader_service_account=ID"
+        )
+    if found is None:
         created = run.change(
             f"service account {settings.reader} is missing",
             *gcloud(settings, "iam", "service-accounts", "create", settings.reader.split("@")[0]),

@@ -48,7 +48,6 @@ from gcp_cloud import (
     gcloud,
     gh_ready,
     grant,
-    members,
     repository_resource,
     revoke,
     section,
@@ -59,6 +58,12 @@ KEY_POLICY = "constraints/iam.disableServiceAccountKeyCreation"
 PUBLISHER_SECRET, READER_SECRET = "GOOGLE_CREDENTIALS", "ARTIFACT_REGISTRY_READER_KEY"
 READER_KEY_VARIABLE = "ARTIFACT_REGISTRY_READER_KEY_ID"
 OWNER_NOTE = "gar-template publisher of {distribution} for GitHub repository id {repository_id}"
+# The package repository's description records its owner the same way; releases up to 0.2.0
+# wrote EARLIER_REPOSITORY_NOTE, which names the distribution only.
+REPOSITORY_NOTE = (
+    "gar-template repository of {distribution} for GitHub repository id {repository_id}"
+)
+EARLIER_REPOSITORY_NOTE = "Python package {distribution}, written by its publisher alone"
 API = "${GITHUB_API_URL:-https://api.github.com}"
 # Portable (GNU and BSD base64 differ: `base64 -w0` fails on macOS): python3 is there already.
 BASE64 = "python3 -c 'import base64, sys; print(base64.b64encode(open(sys.argv[1], \"rb\").read()).decode())'"
@@ -198,9 +203,12 @@ def project_number(run: Runner, settings: Settings) -> str:
     return number
 
 
-def package_repository(run: Runner, settings: Settings) -> None:
+def package_repository(run: Runner, settings: Settings, repository_id: str) -> None:
+    """This package's repository, recorded as this GitHub repository's: a name that Google
+    records as another package's stops the setup (any writer can change the name in the answers)."""
     section(f"This package's repository {settings.repository} in {settings.location}")
     location = f"--location={settings.location}"
+    note = REPOSITORY_NOTE.format(distribution=settings.distribution, repository_id=repository_id)
     found = run.read_json(
         *gcloud(settings, "artifacts", "repositories", "describe", settings.repository, location)
     )
@@ -209,11 +217,25 @@ def package_repository(run: Runner, settings: Settings) -> None:
             f"repository {settings.repository} is missing",
             *gcloud(settings, "artifacts", "repositories", "create", settings.repository, location),
             "--repository-format=python",
-            f"--description=Python package {settings.distribution}, written by its publisher alone",
+            f"--description={note}",
         )
-    else:
-        organisation.repository_checked(found, settings.repository, "STANDARD_REPOSITORY")
-        print(f"repository {settings.repository} exists")
+        return
+    organisation.repository_checked(found, settings.repository, "STANDARD_REPOSITORY")
+    recorded = found.get("description") or ""
+    earlier = EARLIER_REPOSITORY_NOTE.format(distribution=settings.distribution)
+    owned = recorded.startswith(("gar-template repository of ", "Python package "))
+    if owned and recorded not in (note, earlier):
+        raise SetupError(
+            f"The repository {settings.repository} belongs to another package: '{recorded}'. Nothing "
+            f"was changed. Give this package its own: {RECORD} --data gcp_repository=NEW_NAME"
+        )
+    if recorded != note:
+        run.change(
+            f"{settings.repository} does not record which repository owns it",
+            *gcloud(settings, "artifacts", "repositories", "update", settings.repository, location),
+            f"--description={note}",
+        )
+    print(f"repository {settings.repository} exists and is this repository's")
 
 
 def publisher(run: Runner, settings: Settings, repository_id: str) -> bool:
@@ -256,25 +278,29 @@ def writers(run: Runner, settings: Settings, created: bool) -> None:
     )
     policy = resource.policy(run, settings)
     others = [
-        m
-        for role in (
-            WRITER_ROLE,
-            "roles/artifactregistry.repoAdmin",
-            "roles/artifactregistry.admin",
-        )
-        for m in members(policy, role)
-        if m != f"serviceAccount:{settings.publisher}"
+        (role, member)
+        for role, member, _ in bindings(policy)
+        if role in REGISTRY_WRITE_ROLES and member != f"serviceAccount:{settings.publisher}"
     ]
-    if others:
+    # A person (the withdrawal procedure grants repoAdmin for a while) is reported; an account
+    # or a federated principal that can upload is another publisher, and stops the setup.
+    people = [(r, m) for r, m in others if m.startswith(("user:", "group:", "domain:"))]
+    for role, member in people:
+        print(
+            f"note: {member} holds {role} on {settings.repository}: remove it when no longer needed"
+        )
+    machines = [member for role, member in others if (role, member) not in people]
+    if machines:
         message = (
-            f"{settings.repository} can also be written by {', '.join(others)}: a release of theirs can upload "
-            f"files under the name {settings.distribution}. Give this package its own repository (README, "
-            f"'Moving to a repository per package'): {RECORD} --data gcp_repository=NEW_NAME"
+            f"{settings.repository} can also be written by {', '.join(machines)}: a release of theirs "
+            f"can upload files under the name {settings.distribution}. Nothing was changed. Give this "
+            "package its own repository (gar-template's docs/publishing.md, 'Moving to a repository per "
+            f"package'): {RECORD} --data gcp_repository=NEW_NAME"
         )
         if run.mode == "check":
             run.mismatches.append(message)
         else:
-            print(f"WARNING: {message}")
+            raise SetupError(message)
 
 
 def release_principal(settings: Settings, number: str, repository_id: str, manager: str) -> str:
@@ -897,7 +923,7 @@ def layers(
     wif = settings.workload_identity
     section("APIs")
     organisation.apis(run, settings)
-    package_repository(run, settings)
+    package_repository(run, settings, repository_id)
     names = (settings.pypi_remote, settings.internal_repository, settings.virtual_repository)
     section(f"Organisation repositories {', '.join(names)}")
     organisation.pypi_remote(run, settings)
