@@ -267,6 +267,8 @@ def keys_create(state: State, call: Call) -> str:
             "  - description: Key creation is not allowed on this service account.\n"
             "    type: constraints/iam.disableServiceAccountKeyCreation"
         )
+    if len(found["keys"]) >= 10:  # Google's limit of user-managed keys per service account
+        raise call.fail("FAILED_PRECONDITION: Precondition check failed.")
     state["key_counter"] = state.get("key_counter", 0) + 1
     key_id = f"{state['key_counter']:040x}"
     found["keys"].append({"id": key_id, "disabled": False})

@@ -426,7 +426,8 @@ def test_test_workflow_reads_artifact_registry_only_where_it_installs(project: G
     assert steps.index(auth[0]) < steps.index(install)
     lint_auth = [s for s in workflow["jobs"]["lint"]["steps"] if s.get("id") == "auth"]
     assert [s["with"] for s in lint_auth] == [auth[0]["with"]]
-    reader = f"{answers['gcp_reader_service_account']}@{answers['gcp_project_id']}.iam.gserviceaccount.com"
+    # The reader the setup creates and binds (the organisation's, or in key mode the package's own).
+    reader = json.loads((project.path / "scripts/gcp_settings.json").read_text())["organisation"]["reader"]
     expected_auth = {
         "service_account": reader,
         "token_format": "access_token",

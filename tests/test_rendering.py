@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 
@@ -190,3 +191,22 @@ def test_every_copier_command_carries_trust_and_runs_the_pinned_copier(project: 
             if name != INSTALLS_COPIER:
                 assert command.startswith(pinned_copier() + " "), f"{name}: {command}"
     assert seen >= 5, "the project documents its Copier commands"
+
+
+def test_each_key_mode_package_reads_as_an_account_of_its_own(all_projects: list[Generated]) -> None:
+    """Google allows ten keys per service account: in key mode each package's CI reads with a key of
+    its own reader, named after the organisation's; with workload identity all share that one."""
+    readers: dict[str, str] = {}
+    for project in all_projects:
+        settings = json.loads((project.path / "scripts/gcp_settings.json").read_text())
+        organisation = settings["organisation"]
+        account_id, _, domain = organisation["reader"].partition("@")
+        assert domain == f"{settings['project_id']}.iam.gserviceaccount.com"
+        if settings["workload_identity"]:
+            assert account_id == organisation["organisation_reader_id"]
+            continue
+        assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", account_id), account_id
+        assert account_id.startswith(organisation["organisation_reader_id"][:6]), "named after the organisation's"
+        assert account_id != organisation["organisation_reader_id"]
+        readers[project.name] = account_id
+    assert len(readers) >= 2 and len(set(readers.values())) == len(readers), readers

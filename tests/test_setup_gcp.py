@@ -693,6 +693,62 @@ def test_each_repository_gets_its_own_reader_key_and_rotation_retires_it(key) ->
     assert [k["id"] for k in cloud.gcloud()["service_accounts"][reader]["keys"]] == [second] != [first]
 
 
+def test_eleven_key_mode_packages_of_one_organisation_are_all_set_up(generate, tmp_path: Path) -> None:
+    """Google allows ten user-managed keys per service account (the stand-in too): each key-mode
+    package reads with a key of its own reader account, named after the organisation's."""
+    base = generate("key-apache")
+    cloud = StandIns(tmp_path / "cloud")
+    organisation = settings_of(base.path)
+    cloud.add_project(organisation["project_id"], NUMBER)
+    readers = set()
+    for number in range(11):
+        name, repository_id = f"pkg-{number}", str(3000 + number)
+        github = f"Fin-Org/{name}"
+        cloud.add_github_repository(github, repository_id, OWNER_ID)
+        reader = f"artifact-reader-{number:06x}@{organisation['project_id']}.iam.gserviceaccount.com"
+        changes = {
+            "distribution": name,
+            "github_repository": github,
+            "package__repository": name,
+            "package__publisher": f"publish-{name}@{organisation['project_id']}.iam.gserviceaccount.com",
+            "organisation__reader": reader,  # as includes/computed.jinja names it per package
+        }
+        project = package(base, tmp_path / name, **changes)
+        assert setup(cloud, project).returncode == 0
+        readers.add(reader)
+    accounts = cloud.gcloud()["service_accounts"]
+    assert all(len(accounts[reader]["keys"]) == 1 for reader in readers) and len(readers) == 11
+    shared = accounts.get(
+        organisation["organisation"]["organisation_reader_id"]
+        + "@"
+        + organisation["project_id"]
+        + ".iam.gserviceaccount.com"
+    )
+    assert shared is None or shared["keys"] == [], "the organisation's reader holds no key"
+
+
+def test_a_shared_readers_key_moves_to_the_packages_own_reader(key) -> None:
+    """A key-mode project of 0.2.0 read with a key of the organisation's one reader: the setup
+    stores a key of the package's own reader, then deletes the old one."""
+    cloud, project = key
+    settings = settings_of(project)
+    shared = f"{settings['organisation']['organisation_reader_id']}@{settings['project_id']}.iam.gserviceaccount.com"
+    state = cloud.gcloud()
+    state["service_accounts"][shared] = {
+        "display_name": "", "description": "", "iam": {}, "pending": 0,
+        "keys": [{"id": "0ld", "disabled": False}, {"id": "0ther", "disabled": False}],
+    }  # fmt: skip
+    cloud.write_gcloud(state)
+    gh = cloud.gh()
+    gh["repositories"]["Fin-Org/ledger_sync"].setdefault("variables", {})["ARTIFACT_REGISTRY_READER_KEY_ID"] = "0ld"
+    cloud.write_gh(gh)
+    setup(cloud, project)
+    accounts = cloud.gcloud()["service_accounts"]
+    assert [k["id"] for k in accounts[shared]["keys"]] == ["0ther"], "another repository's key stays"
+    own = cloud.gh()["repositories"]["Fin-Org/ledger_sync"]["variables"]["ARTIFACT_REGISTRY_READER_KEY_ID"]
+    assert [k["id"] for k in accounts[settings["organisation"]["reader"]]["keys"]] == [own]
+
+
 def test_an_organisation_that_forbids_keys_gets_told_why_and_what_instead(key) -> None:
     cloud, project = key
     state = cloud.gcloud()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -209,11 +210,8 @@ def test_id_tokens_outside_the_environment_can_only_become_the_reader(project: G
                 assert accounts == {"${{ env.GCP_SERVICE_ACCOUNT }}"}
             else:
                 assert "${{ env.GCP_SERVICE_ACCOUNT }}" not in accounts
-                reader = project.answers.get("gcp_reader_service_account", "artifact-reader")
-                assert accounts <= {
-                    "${{ env.GCP_READER_SERVICE_ACCOUNT }}",
-                    f"{reader}@{project.answers['gcp_project_id']}.iam.gserviceaccount.com",
-                }
+                settings = json.loads((project.path / "scripts/gcp_settings.json").read_text())
+                assert accounts <= {"${{ env.GCP_READER_SERVICE_ACCOUNT }}", settings["organisation"]["reader"]}
                 assert "secrets.GOOGLE_CREDENTIALS" not in yaml.safe_dump(job)
 
 

@@ -102,6 +102,7 @@ class Settings:
     virtual_index_url: str
     internal_index_url: str
     reader: str
+    organisation_reader: str  # the organisation's reader; in key mode `reader` is the package's own
 
     @classmethod
     def load(cls, path: Path = SETTINGS) -> Settings:
@@ -132,6 +133,10 @@ class Settings:
             virtual_index_url=organisation["virtual_index_url"],
             internal_index_url=organisation["internal_index_url"],
             reader=organisation["reader"],
+            organisation_reader=(
+                f"{organisation.get('organisation_reader_id', '')}@{data['project_id']}"
+                ".iam.gserviceaccount.com"
+            ),
         )
 
     def repository_name(self, repository: str) -> str:

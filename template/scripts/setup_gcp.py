@@ -541,6 +541,18 @@ def reader_key(
     key = store_key(
         run, settings, github, settings.reader, [secret, [*secret, "--app", "dependabot"]], key_dir
     )
+    if key is not None and recorded and recorded not in keys:
+        # Releases up to 0.2.0 gave each repository a key of the organisation's one reader, which
+        # stops at Google's ten keys: the old key of this repository goes once the new one is stored.
+        shared = user_keys(run, settings, settings.organisation_reader)
+        if recorded in shared:
+            delete_key(
+                run,
+                settings,
+                settings.organisation_reader,
+                str(recorded),
+                "this repository now reads with a key of its own reader",
+            )
     if key is not None and github.ready:
         variable = [
             "gh",
