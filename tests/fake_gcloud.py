@@ -191,17 +191,29 @@ def repository_update(state: State, call: Call) -> str:
     return ""
 
 
+def repository_list(state: State, call: Call) -> str:
+    prefix = f"{call.project}/{call.flags['location']}/"
+    listed = []
+    for key, found in state["repositories"].items():
+        if key.startswith(prefix):
+            listed.append(described_repository(call, key.removeprefix(prefix), found))
+    return dumps(listed)
+
+
 def repository_describe(state: State, call: Call) -> str:
-    found = repository(state, call)
+    return dumps(described_repository(call, call.words[0], repository(state, call)))
+
+
+def described_repository(call: Call, name: str, found: dict[str, Any]) -> dict[str, Any]:
     described: dict[str, Any] = {
-        "name": f"projects/{call.project}/locations/{call.flags['location']}/repositories/{call.words[0]}",
+        "name": f"projects/{call.project}/locations/{call.flags['location']}/repositories/{name}",
         "format": found["format"],
         "mode": found["mode"],
-        "description": found["description"],
+        "description": found.get("description", ""),
     }
     if found["mode"] == "VIRTUAL_REPOSITORY":
         described["virtualRepositoryConfig"] = {"upstreamPolicies": found["upstreams"]}
-    return dumps(described)
+    return described
 
 
 # --- service accounts and keys --------------------------------------------------------------------
@@ -405,6 +417,7 @@ HANDLERS: dict[tuple[str, ...], Callable[[State, Call], str]] = {
     ("artifacts", "repositories", "update"): repository_update,
     ("artifacts", "repositories", "delete"): repository_delete,
     ("artifacts", "repositories", "describe"): repository_describe,
+    ("artifacts", "repositories", "list"): repository_list,
     ("artifacts", "repositories", "get-iam-policy"): lambda s, c: policy_text(repository(s, c)["iam"]),
     ("artifacts", "repositories", "add-iam-policy-binding"): lambda s, c: bind(s, c, repository(s, c)["iam"]),
     ("artifacts", "repositories", "remove-iam-policy-binding"): lambda s, c: unbind(c, repository(s, c)["iam"]),

@@ -556,6 +556,9 @@ def test_an_account_that_belongs_to_another_repository_stops_it(ready) -> None:
     [
         ("repository of another package", "The repository"),
         ("reader is a publisher", "The reader account"),
+        ("internal_repository", "The organisation's gcp_internal_repository is"),
+        ("virtual_repository", "The organisation's gcp_virtual_repository is"),
+        ("pypi_remote", "The organisation's gcp_pypi_remote is"),
     ],
 )
 def test_settings_that_name_another_packages_resource_stop_it(ready, tampering: str, named: str) -> None:
@@ -572,6 +575,9 @@ def test_settings_that_name_another_packages_resource_stop_it(ready, tampering: 
             "description": "gar-template repository of other-package for GitHub repository id 1000999",
         }  # fmt: skip
         settings["package"]["repository"] = "other-package"
+    elif tampering in ("internal_repository", "virtual_repository", "pypi_remote"):
+        # Renamed in the answers: a second set of organisation repositories, which uv or pip trust.
+        settings["organisation"][tampering] = f"renamed-{tampering.replace('_', '-')}"
     else:
         state["service_accounts"][other] = {
             "description": "gar-template publisher of other-package for GitHub repository id 1000999",
@@ -584,6 +590,8 @@ def test_settings_that_name_another_packages_resource_stop_it(ready, tampering: 
     stopped = setup(cloud, project, ok=False)
     assert stopped.returncode == 1 and f"{named}" in stopped.stderr and "Nothing was changed" in stopped.stderr
     assert cloud.resources() == before, "nothing was created or bound"
+    if tampering.endswith(("_repository", "_remote")):
+        assert f"--data gcp_{tampering}={D['gcp_' + tampering]}" in stopped.stderr, stopped.stderr
 
 
 def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:
@@ -854,7 +862,9 @@ def test_real_gcloud_parses_every_distinct_command(generate, tmp_path: Path) -> 
         if command[:2] == ["auth", "list"]:  # needs no account: it answers, with nobody logged in
             assert answer["code"] == 0, (command, answer)
             continue
-        assert real_gcloud.NO_ACCOUNT in str(answer["stderr"]), (command, answer)
+        # Parsed, then stopped for want of an account (a list says so in its own words).
+        refused = str(answer["stderr"])
+        assert real_gcloud.NO_ACCOUNT in refused or "NoActiveAccountException" in refused, (command, answer)
 
 
 def test_without_gh_the_route_needs_no_gh(generate, tmp_path: Path) -> None:

@@ -242,6 +242,45 @@ def repository_checked(found: dict[str, Any], name: str, mode: str) -> None:
         )
 
 
+def organisation_names(run: Runner, settings: Settings) -> None:
+    """The organisation's repositories are the ones its first setup made: a project whose settings
+    name others (any writer can change the answers) stops, changing nothing, rather than make a
+    second set that uv or pip would then trust."""
+    listed = run.read_json(
+        *gcloud(settings, "artifacts", "repositories", "list", f"--location={settings.location}")
+    )
+    ours: dict[str, list[str]] = {
+        "gcp_pypi_remote": [],
+        "gcp_internal_repository": [],
+        "gcp_virtual_repository": [],
+    }
+    for found in listed or []:
+        name = str(found.get("name", "")).rsplit("/", 1)[-1]
+        described = str(found.get("description") or "")
+        if found.get("mode") == "REMOTE_REPOSITORY" and described.startswith("PyPI, cached"):
+            ours["gcp_pypi_remote"].append(name)
+        elif (
+            found.get("mode") == "VIRTUAL_REPOSITORY"
+            and "gar-template organisation layer" in described
+        ):
+            key = (
+                "gcp_virtual_repository" if "then PyPI" in described else "gcp_internal_repository"
+            )
+            ours[key].append(name)
+    named = {
+        "gcp_pypi_remote": settings.pypi_remote,
+        "gcp_internal_repository": settings.internal_repository,
+        "gcp_virtual_repository": settings.virtual_repository,
+    }
+    for key, existing in ours.items():
+        if existing and named[key] not in existing:
+            raise SetupError(
+                f"The organisation's {key} is {', '.join(existing)}; this project names "
+                f"{named[key]}. Nothing was changed. Record the organisation's: "
+                f"{RECORD} --data {key}={existing[0]}"
+            )
+
+
 def pypi_remote(run: Runner, settings: Settings) -> None:
     name = settings.pypi_remote
     found = run.read_json(
@@ -266,7 +305,7 @@ def pypi_remote(run: Runner, settings: Settings) -> None:
         "--mode=remote-repository",
         "--remote-repo-config-desc=PyPI",
         "--remote-python-repo=PYPI",
-        "--description=PyPI, cached",
+        f"--description=PyPI, cached ({LAYER})",
     )
 
 

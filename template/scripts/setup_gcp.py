@@ -938,6 +938,7 @@ def layers(
     package_repository(run, settings, repository_id)
     names = (settings.pypi_remote, settings.internal_repository, settings.virtual_repository)
     section(f"Organisation repositories {', '.join(names)}")
+    organisation.organisation_names(run, settings)
     organisation.pypi_remote(run, settings)
     organisation.virtual_repository(run, settings, settings.internal_repository, with_pypi=False)
     organisation.virtual_repository(run, settings, settings.virtual_repository, with_pypi=True)
