@@ -11,6 +11,7 @@ code, without a Copier run each. What the resulting policy admits is tested in t
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import re
 import shlex
@@ -24,6 +25,7 @@ import pytest
 import real_gcloud
 from cloud import StandIns, accounts_usable, github_claims
 from helpers import TEMPLATE_ROOT, Generated, defaults
+from test_validators import BAD_ANSWERS
 
 REPOSITORY_ID, OWNER_ID, USER_ID = "1000001", "2000001", "5000001"
 # The defaults project's names, as copier.yml derives them.
@@ -592,6 +594,68 @@ def test_settings_that_name_another_packages_resource_stop_it(ready, tampering: 
     assert cloud.resources() == before, "nothing was created or bound"
     if tampering.endswith(("_repository", "_remote")):
         assert f"--data gcp_{tampering}={D['gcp_' + tampering]}" in stopped.stderr, stopped.stderr
+
+
+# Where each question's answer stands in scripts/gcp_settings.json.
+SETTINGS_OF_ANSWER = {
+    "gcp_project_id": ("project_id",),
+    "gcp_location": ("location",),
+    "gcp_repository": ("package", "repository"),
+    "gcp_pypi_remote": ("organisation", "pypi_remote"),
+    "gcp_internal_repository": ("organisation", "internal_repository"),
+    "gcp_virtual_repository": ("organisation", "virtual_repository"),
+    "gcp_workload_identity_pool": ("organisation", "pool"),
+    "gcp_workload_identity_provider": ("organisation", "provider"),
+    "gcp_reader_service_account": ("organisation", "organisation_reader_id"),
+    "github_repository": ("github_repository",),
+    "github_repository_id": ("github_repository_id",),
+    "github_owner_id": ("github_owner_id",),
+    "gcp_project_number": ("project_number",),
+    "github_release_manager_ids": ("release_manager_ids",),
+}
+# A well-formed region missing from the template's list is a typo guard of the questions (Google
+# refuses a location that does not exist), not a rule the settings can keep.
+CORPUS = [
+    (k, v)
+    for k, v, label in BAD_ANSWERS
+    if k in SETTINGS_OF_ANSWER and isinstance(v, str) and label != "unknown region"
+]
+CORPUS += [(k, v) for k, v, _ in BAD_ANSWERS if k == "gcp_service_account"]
+
+
+def test_the_settings_keep_the_questions_rules(generate, tmp_path: Path) -> None:
+    """Each answer the questions refuse, written into the settings instead (as a writer could),
+    is refused by the setup too, by question; and the defaults pass. In-process: no project to
+    render, no process to start per case."""
+    spec = importlib.util.spec_from_file_location("gcp_cloud_under_test", SCRIPTS / "gcp_cloud.py")
+    assert spec and spec.loader
+    gcp_cloud = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = gcp_cloud  # its dataclasses look their module up there
+    spec.loader.exec_module(gcp_cloud)
+    base = settings_of(generate("defaults").path)
+    path = tmp_path / "gcp_settings.json"
+    path.write_text(json.dumps(base))
+    assert gcp_cloud.Settings.load(path).problems() == []
+    assert len(CORPUS) >= 20
+    for key, value in CORPUS:
+        changed = json.loads(json.dumps(base))
+        if key == "gcp_service_account":
+            changed["package"]["publisher"] = f"{value}@{PROJECT}.iam.gserviceaccount.com"
+        else:
+            *sections, field = SETTINGS_OF_ANSWER[key]
+            target = changed
+            for section in sections:
+                target = target[section]
+            target[field] = value
+        path.write_text(json.dumps(changed))
+        problems = gcp_cloud.Settings.load(path).problems()
+        assert any(problem.startswith(f"{key}: ") for problem in problems), (key, value, problems)
+    # The setup itself stops on them, before it reads anything.
+    project = package(generate("defaults"), tmp_path / "tampered", project_id="evil_project")
+    cloud = stand_ins(tmp_path, project)
+    stopped = setup(cloud, project, "--dry-run", ok=False)
+    assert stopped.returncode == 1 and "gcp_project_id: not an ID" in stopped.stderr
+    assert cloud.gcloud()["calls"] == []
 
 
 def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:

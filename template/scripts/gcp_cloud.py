@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -58,6 +59,13 @@ def copier_command() -> str:
 
 COPIER = copier_command()
 RECORD = f"{COPIER} update --trust --defaults --vcs-ref=:current:"
+
+
+def lowercase_id(value: str, shortest: int, longest: int) -> bool:
+    """Google Cloud's ID shape, as includes/validators.jinja's lowercase_id: `shortest` to
+    `longest` of a-z, 0-9 and '-', a letter first, no '-' last."""
+    inner = f"[a-z0-9-]{{{max(shortest - 2, 0)},{longest - 2}}}[a-z0-9]"
+    return re.fullmatch(f"[a-z]({inner})" + ("?" if shortest == 1 else ""), value) is not None
 
 
 def shell_join(args: tuple[str, ...] | list[str]) -> str:
@@ -138,6 +146,55 @@ class Settings:
                 ".iam.gserviceaccount.com"
             ),
         )
+
+    def problems(self) -> list[str]:
+        """What breaks the questions' rules (includes/validators.jinja), by question: any writer can
+        edit the settings or the answers they come from, and the setup runs with an administrator's
+        rights. tests/test_setup_gcp.py puts the questions' refusal corpus through this too."""
+        ids = {  # question: (value, shortest, longest)
+            "gcp_project_id": (self.project_id, 6, 30),
+            "gcp_repository": (self.repository, 1, 63),
+            "gcp_service_account": (self.publisher.split("@")[0], 6, 30),
+            "gcp_reader_service_account": (self.organisation_reader.split("@")[0], 6, 30),
+            "gcp_pypi_remote": (self.pypi_remote, 1, 63),
+            "gcp_internal_repository": (self.internal_repository, 1, 63),
+            "gcp_virtual_repository": (self.virtual_repository, 1, 63),
+        }
+        if self.workload_identity:
+            ids["gcp_workload_identity_pool"] = (self.pool, 4, 32)
+            ids["gcp_workload_identity_provider"] = (self.provider, 4, 32)
+        found = [
+            f"{key}: not an ID of {shortest} to {longest} of a-z, 0-9, '-', a-z first: {value!r}"
+            for key, (value, shortest, longest) in ids.items()
+            if not lowercase_id(value, shortest, longest)
+        ]
+        if "google" in self.project_id or "ssl" in self.project_id:
+            found.append(f"gcp_project_id: has google or ssl: {self.project_id!r}")
+        for key in ("gcp_workload_identity_pool", "gcp_workload_identity_provider"):
+            if key in ids and ids[key][0].startswith("gcp-"):
+                found.append(f"{key}: reserved 'gcp-': {ids[key][0]!r}")
+        if not re.fullmatch(r"[a-z]+(-[a-z]+[0-9]+)?", self.location):
+            found.append(f"gcp_location: not a location: {self.location!r}")
+        owner_name = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}"
+        if not re.fullmatch(owner_name, self.github_repository) or self.github_repository.endswith(
+            ("/.", "/..")
+        ):
+            found.append(f"github_repository: not OWNER/NAME: {self.github_repository!r}")
+        numbers = {
+            "gcp_project_number": [self.project_number] if self.project_number else [],
+            "github_repository_id": [self.github_repository_id]
+            if self.github_repository_id
+            else [],
+            "github_owner_id": [self.github_owner_id] if self.github_owner_id else [],
+            "github_release_manager_ids": self.release_manager_ids,
+        }
+        found += [
+            f"{key}: not digits: {value!r}"
+            for key, values in numbers.items()
+            for value in values
+            if not re.fullmatch(r"[1-9][0-9]{0,19}", value)
+        ]
+        return found
 
     def repository_name(self, repository: str) -> str:
         return f"projects/{self.project_id}/locations/{self.location}/repositories/{repository}"

@@ -817,6 +817,15 @@ def main() -> int:
     )
     args = parser.parse_args()
     settings = Settings.load()
+    if problems := settings.problems():
+        print(
+            "\nsetup_gcp.py stopped: scripts/gcp_settings.json breaks the questions' rules; nothing "
+            "was read or changed. Correct the answers (the command records a value):\n"
+            + "\n".join(f"  {problem}" for problem in problems)
+            + f"\n  {RECORD} --data KEY=VALUE",
+            file=sys.stderr,
+        )
+        return 1
     run = Runner("check" if args.check else "plan" if args.dry_run else "apply")
     try:
         kinds = ("user:", "group:", "serviceAccount:", "domain:", "principal:", "principalSet:")
