@@ -405,12 +405,25 @@ def provider_list(state: State, call: Call) -> str:
     return dumps(listed)
 
 
+def iam_handlers(
+    words: tuple[str, ...],
+    policy_of: Callable[[State, Call], dict[str, Any]],
+    changed_of: Callable[[State, Call], dict[str, Any]] | None = None,
+) -> dict[tuple[str, ...], Callable[[State, Call], str]]:
+    """get-iam-policy, add-iam-policy-binding and remove-iam-policy-binding of one kind of resource
+    (`changed_of`: the policy a binding changes, when finding it checks more than reading does)."""
+    changed_of = changed_of or policy_of
+    return {
+        (*words, "get-iam-policy"): lambda s, c: policy_text(policy_of(s, c)),
+        (*words, "add-iam-policy-binding"): lambda s, c: bind(s, c, changed_of(s, c)),
+        (*words, "remove-iam-policy-binding"): lambda s, c: unbind(c, changed_of(s, c)),
+    }
+
+
 HANDLERS: dict[tuple[str, ...], Callable[[State, Call], str]] = {
     ("auth", "list"): lambda state, call: state.get("account", "admin@example.com"),
     ("projects", "describe"): project_describe,
-    ("projects", "get-iam-policy"): lambda s, c: policy_text(project_iam(s, c)),
-    ("projects", "add-iam-policy-binding"): lambda s, c: bind(s, c, project_iam(s, c)),
-    ("projects", "remove-iam-policy-binding"): lambda s, c: unbind(c, project_iam(s, c)),
+    **iam_handlers(("projects",), project_iam),
     ("services", "enable"): services_enable,
     ("services", "list"): services_list,
     ("artifacts", "repositories", "create"): repository_create,
@@ -418,15 +431,13 @@ HANDLERS: dict[tuple[str, ...], Callable[[State, Call], str]] = {
     ("artifacts", "repositories", "delete"): repository_delete,
     ("artifacts", "repositories", "describe"): repository_describe,
     ("artifacts", "repositories", "list"): repository_list,
-    ("artifacts", "repositories", "get-iam-policy"): lambda s, c: policy_text(repository(s, c)["iam"]),
-    ("artifacts", "repositories", "add-iam-policy-binding"): lambda s, c: bind(s, c, repository(s, c)["iam"]),
-    ("artifacts", "repositories", "remove-iam-policy-binding"): lambda s, c: unbind(c, repository(s, c)["iam"]),
+    **iam_handlers(("artifacts", "repositories"), lambda s, c: repository(s, c)["iam"]),
     ("iam", "service-accounts", "create"): account_create,
     ("iam", "service-accounts", "update"): account_update,
     ("iam", "service-accounts", "describe"): account_describe,
-    ("iam", "service-accounts", "get-iam-policy"): lambda s, c: policy_text(account(s, c)["iam"]),
-    ("iam", "service-accounts", "add-iam-policy-binding"): lambda s, c: bind(s, c, bound_account(s, c)["iam"]),
-    ("iam", "service-accounts", "remove-iam-policy-binding"): lambda s, c: unbind(c, bound_account(s, c)["iam"]),
+    **iam_handlers(
+        ("iam", "service-accounts"), lambda s, c: account(s, c)["iam"], lambda s, c: bound_account(s, c)["iam"]
+    ),
     ("iam", "service-accounts", "keys", "list"): keys_list,
     ("iam", "service-accounts", "keys", "create"): keys_create,
     ("iam", "service-accounts", "keys", "disable"): keys_disable,

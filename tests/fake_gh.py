@@ -185,14 +185,21 @@ def pr_create(state: State, repo: str, argv: list[str]) -> int:
     return created(state, "pulls", repo, f"https://github.com/{repo}/pull/{number}", fields)
 
 
-def pr_edit(state: State, repo: str, argv: list[str]) -> int:
-    p = parser("gh pr edit")
-    p.add_argument("selector")
+def edit_arguments(command: str, target: str, text: str, short: str, argv: list[str], *more: str) -> Any:
+    """`gh pr edit` and `gh release edit`: what to edit, a new title, new text given inline or
+    from a file (--TEXT, --TEXT-file), and `more` options (a long and a short name each)."""
+    p = parser(command)
+    p.add_argument(target)
     p.add_argument("--title", "-t")
-    p.add_argument("--body", "-b")
-    p.add_argument("--body-file", "-F")
-    p.add_argument("--base", "-B")
-    args = p.parse_args(argv)
+    p.add_argument(f"--{text}", short)
+    p.add_argument(f"--{text}-file", "-F")
+    for long, abbreviated in zip(more[::2], more[1::2], strict=True):
+        p.add_argument(long, abbreviated)
+    return p.parse_args(argv)
+
+
+def pr_edit(state: State, repo: str, argv: list[str]) -> int:
+    args = edit_arguments("gh pr edit", "selector", "body", "-b", argv, "--base", "-B")
     selector = args.selector.rsplit("/pull/", 1)[-1]
     pulls = pulls_of(state, repo)
     if selector.isdigit():
@@ -271,12 +278,7 @@ def release_create(state: State, repo: str, argv: list[str]) -> int:
 
 def release_edit(state: State, repo: str, argv: list[str]) -> int:
     """gh release edit TAG: a new title or notes for an existing release."""
-    p = parser("gh release edit")
-    p.add_argument("tag")
-    p.add_argument("--title", "-t")
-    p.add_argument("--notes", "-n")
-    p.add_argument("--notes-file", "-F")
-    args = p.parse_args(argv)
+    args = edit_arguments("gh release edit", "tag", "notes", "-n", argv)
     found = [release for release in releases_of(state, repo) if release["tagName"] == args.tag]
     if not found:
         raise GhError("release not found")
