@@ -235,6 +235,13 @@ def test_first_run_makes_exactly_the_two_layers(generate, answer_set: str, tmp_p
         assert list(github["secrets"]["repository"]) == ["ARTIFACT_REGISTRY_READER_KEY"], "the reader's key only"
         assert list(github["secrets"]["dependabot"]) == ["ARTIFACT_REGISTRY_READER_KEY"]
         assert list(cloud.bin.parent.glob("setup-gcp-key-*")) == [], "no key file outlives its storing"
+    else:  # Dependabot's two registries, which the organisation owner adds (as the docs say)
+        dependabot = output.split("\nDependabot: ", 1)[1]
+        organisation = settings["organisation"]
+        assert organisation["virtual_index_url"] in dependabot and organisation["internal_index_url"] in dependabot
+        docs = (project / "docs/internal-dependencies.md").read_text()
+        if "## Dependency updates" in docs:
+            assert organisation["internal_index_url"] in docs and organisation["virtual_index_url"] in docs
 
 
 @pytest.mark.parametrize("damage", ["protected branches", "another branch"])
