@@ -419,17 +419,25 @@ def test_two_setups_at_once_keep_both_packages_in_the_virtual_repositories(gener
         )
 
     first = start(b, **held)
-    deadline = time.monotonic() + 60
-    while not Path(f"{go}.reached").exists():
-        assert time.monotonic() < deadline and first.poll() is None, "B never took the lock"
-        time.sleep(0.05)
-    second = start(c)
-    lock_calls = lambda: [call for call in cloud.gcloud()["calls"] if "gar-template-setup-lock" in call]  # noqa: E731
-    while len(lock_calls()) < 2:  # C has tried the lock too, and found it held
-        assert time.monotonic() < deadline and second.poll() is None, "C never reached the lock"
-        time.sleep(0.05)
-    go.touch()
-    outputs = [process.communicate(timeout=120)[0] for process in (first, second)]
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{go}.reached").exists():
+            assert time.monotonic() < deadline and first.poll() is None, "B never took the lock"
+            time.sleep(0.05)
+        second = start(c)
+        lock_calls = lambda: [call for call in cloud.gcloud()["calls"] if "gar-template-setup-lock" in call]  # noqa: E731
+        while len(lock_calls()) < 2:  # C has tried the lock too, and found it held
+            assert time.monotonic() < deadline and second.poll() is None, "C never reached the lock"
+            time.sleep(0.05)
+        go.touch()
+        outputs = [process.communicate(timeout=120)[0] for process in (first, second)]
+    finally:
+        go.touch()  # a held stand-in never outlives the test
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
     assert [first.returncode, second.returncode] == [0, 0], outputs
     assert "another package's setup holds gar-template-setup-lock: waiting" in outputs[1]
     state = cloud.gcloud()
