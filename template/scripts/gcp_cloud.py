@@ -64,7 +64,9 @@ RECORD = f"{COPIER} update --trust --defaults --vcs-ref=:current:"
 def lowercase_id(value: str, shortest: int, longest: int) -> bool:
     """Google Cloud's ID shape, as includes/validators.jinja's lowercase_id: `shortest` to
     `longest` of a-z, 0-9 and '-', a letter first, no '-' last."""
-    inner = f"[a-z0-9-]{{{max(shortest - 2, 0)},{longest - 2}}}[a-z0-9]"
+    # Built without doubled braces: the file is copied verbatim, and those would read as Jinja.
+    repeat = f"{max(shortest - 2, 0)},{longest - 2}"
+    inner = "[a-z0-9-]{" + repeat + "}[a-z0-9]"
     return re.fullmatch(f"[a-z]({inner})" + ("?" if shortest == 1 else ""), value) is not None
 
 
