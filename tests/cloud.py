@@ -74,7 +74,9 @@ class StandIns:
         return loaded
 
     def gh(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.gh_state.read_text())
+        with open(f"{self.gh_state}.lock", "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_SH)
+            loaded: dict[str, Any] = json.loads(self.gh_state.read_text())
         return loaded
 
     def write_gcloud(self, state: dict[str, Any]) -> None:
@@ -83,7 +85,9 @@ class StandIns:
             self.gcloud_state.write_text(json.dumps(state))
 
     def write_gh(self, state: dict[str, Any]) -> None:
-        self.gh_state.write_text(json.dumps(state))
+        with open(f"{self.gh_state}.lock", "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            self.gh_state.write_text(json.dumps(state))
 
     def add_project(self, project_id: str, number: str) -> None:
         state = self.gcloud()

@@ -13,6 +13,7 @@ HANDLERS under its command words; `repo` is the OWNER/NAME from --repo/-R or GH_
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -546,6 +547,13 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:
         serve(state_file, argv[1])
         return 0
+    # Several setups may run at once (tests/test_setup_gcp.py): one call at a time.
+    with open(state_file + ".lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        return answer(state_file, argv)
+
+
+def answer(state_file: str, argv: list[str]) -> int:
     state = load(state_file)
     state.setdefault("calls", []).append(argv)
     try:
