@@ -217,7 +217,7 @@ class Runner:
     # The files that commands read (gcloud takes an upstream policy only as a file), by path.
     files: dict[str, str] = field(default_factory=dict)
     files_dir: str = ""
-    # False for a check that only reads ahead of a run that applies: it prints nothing to run.
+    # False for the plan that reads ahead of a run that applies: nobody runs its commands.
     keep_files: bool = True
 
     def input_file(self, name: str, content: str) -> str:
@@ -323,13 +323,7 @@ def bindings(policy: Any) -> list[tuple[str, str, dict[str, str] | None]]:
 
 def members(policy: Any, role: str) -> list[str]:
     """The members an IAM policy (as gcloud prints it) gives `role` without a condition."""
-    bindings = (policy or {}).get("bindings", [])
-    return [
-        m
-        for b in bindings
-        if b.get("role") == role and not b.get("condition")
-        for m in b.get("members", [])
-    ]
+    return [m for r, m, condition in bindings(policy) if r == role and condition is None]
 
 
 @dataclass(frozen=True)
@@ -353,6 +347,10 @@ def repository_resource(settings: Settings, name: str) -> Resource:
 
 def account_resource(email: str) -> Resource:
     return Resource(("iam", "service-accounts"), email)
+
+
+def project_resource(settings: Settings) -> Resource:
+    return Resource(("projects",), settings.project_id)
 
 
 def grant(
@@ -387,6 +385,20 @@ def described(member: str, role: str, condition: dict[str, str] | None) -> str:
     )
 
 
+def removal(
+    settings: Settings, resource: Resource, member: str, role: str, *, every_condition: bool
+) -> list[str]:
+    """The command that removes `member`'s binding of `role` from `resource`: the one without a
+    condition, or with `every_condition` (--all) every one whatever its condition."""
+    return resource.command(
+        settings,
+        "remove-iam-policy-binding",
+        f"--member={member}",
+        f"--role={role}",
+        "--all" if every_condition else "--condition=None",
+    )
+
+
 def revoke(
     run: Runner,
     settings: Settings,
@@ -396,11 +408,7 @@ def revoke(
     *,
     condition: dict[str, str] | None = None,
 ) -> None:
-    command = resource.command(
-        settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}"
-    )
-    # --all removes the member's bindings of the role whatever their conditions.
-    command.append("--all" if condition else "--condition=None")
+    command = removal(settings, resource, member, role, every_condition=bool(condition))
     run.change(
         f"{resource.name}: {described(member, role, condition)}, which publishing must not allow",
         *command,

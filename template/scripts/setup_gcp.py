@@ -48,6 +48,8 @@ from gcp_cloud import (
     gcloud,
     gh_ready,
     grant,
+    project_resource,
+    removal,
     repository_resource,
     revoke,
     section,
@@ -332,49 +334,46 @@ def release_bindings(
     )
 
 
-def acting_as_publisher(
-    run: Runner, settings: Settings, number: str, allowed: set[tuple[str, str]]
-) -> None:
+def acting_as_publisher(run: Runner, settings: Settings, number: str) -> None:
     """Who else can act as the publisher: a binding on it that lets its holder mint its tokens or
     otherwise impersonate it (a condition does not make it safe), and, with workload identity,
     project-level roles that give the pool's principals Artifact Registry writes or impersonation.
     Each is named with the command that removes it: a mismatch for --check, a warning otherwise."""
+    # The release gate's bindings are release_bindings' to keep exact; with a key, the auth action
+    # mints the publisher's token from its key: Token Creator on itself.
+    allowed = (
+        set()
+        if settings.workload_identity
+        else {(TOKEN_CREATOR, f"serviceAccount:{settings.publisher}")}
+    )
     account = account_resource(settings.publisher)
-    found = []
-    for role, member, condition in bindings(account.policy(run, settings)):
-        if settings.workload_identity and role == WORKLOAD_IDENTITY_USER:
-            continue  # release_bindings keeps exactly the release managers' principal sets
-        if role in IMPERSONATION_ROLES and ((role, member) not in allowed or condition):
-            fix = account.command(
-                settings, "remove-iam-policy-binding", f"--member={member}", f"--role={role}"
-            )
-            found.append((f"{settings.publisher}: {described(member, role, condition)}", fix))
+    found = [
+        (account, f"{settings.publisher}: {described(member, role, condition)}", member, role)
+        for role, member, condition in bindings(account.policy(run, settings))
+        if role in IMPERSONATION_ROLES
+        and not (settings.workload_identity and role == WORKLOAD_IDENTITY_USER)
+        and ((role, member) not in allowed or condition)
+    ]
     if settings.workload_identity and settings.pool:
         pool = organisation.pool_name(settings, number)
-        project = run.read_json(
-            *gcloud(settings, "projects", "get-iam-policy", settings.project_id)
+        project = project_resource(settings)
+        of_pool = (
+            f"principal://iam.googleapis.com/{pool}/",
+            f"principalSet://iam.googleapis.com/{pool}/",
         )
-        for role, member, condition in bindings(project):
-            of_pool = member.startswith(
-                (
-                    f"principal://iam.googleapis.com/{pool}/",
-                    f"principalSet://iam.googleapis.com/{pool}/",
-                )
+        found += [
+            (
+                project,
+                f"project {settings.project_id}: {described(member, role, condition)}",
+                member,
+                role,
             )
-            if of_pool and role in (*REGISTRY_WRITE_ROLES, *IMPERSONATION_ROLES):
-                fix = gcloud(
-                    settings,
-                    "projects",
-                    "remove-iam-policy-binding",
-                    settings.project_id,
-                    f"--member={member}",
-                    f"--role={role}",
-                )
-                found.append(
-                    (f"project {settings.project_id}: {described(member, role, condition)}", fix)
-                )
-    for what, fix in found:
-        fix.append("--all")  # every binding of that member and role, whatever its condition
+            for role, member, condition in bindings(project.policy(run, settings))
+            if member.startswith(of_pool) and role in (*REGISTRY_WRITE_ROLES, *IMPERSONATION_ROLES)
+        ]
+    for resource, what, member, role in found:
+        # --all: every binding of that member and role, whatever its condition.
+        fix = removal(settings, resource, member, role, every_condition=True)
         message = (
             f"{what}, so it can act as or beside the publisher outside the release gate\n"
             f"    fix: {shell_join(fix)}"
@@ -964,18 +963,12 @@ def layers(
         )
         release_bindings(run, settings, number, repository_id, managers)
         no_keys_left(run, settings, github)
-        allowed = {
-            (WORKLOAD_IDENTITY_USER, release_principal(settings, number, repository_id, manager))
-            for manager in managers
-        }
-    else:
-        allowed = {(TOKEN_CREATOR, f"serviceAccount:{settings.publisher}")}
     github_environment(run, settings, github)
     template_update_environment(run, settings, github)
     if not wif:
         publisher_key(run, settings, github, args.new_key, args.key_dir)
         reader_key(run, settings, github, args.new_reader_key, args.key_dir)
-    acting_as_publisher(run, settings, number, allowed)
+    acting_as_publisher(run, settings, number)
 
 
 def closing(
