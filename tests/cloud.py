@@ -24,6 +24,7 @@ from celpy import celtypes
 HERE = Path(__file__).resolve().parent
 ISSUER = "https://token.actions.githubusercontent.com"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+SETUP = (sys.executable, "scripts/setup_gcp.py")  # run in a project
 PRINCIPAL_SET = "principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}/"
 
 
@@ -126,8 +127,18 @@ class StandIns:
         """The project's scripts/setup_gcp.py against these stand-ins; its temporary files go beside
         them. With no terminal here, `confirm` passes --yes for the changes that give rights."""
         confirmed = ("--yes",) if confirm else ()
-        return self.run(
-            sys.executable, "scripts/setup_gcp.py", *args, *confirmed, cwd=project, TMPDIR=str(self.bin.parent)
+        return self.run(*SETUP, *args, *confirmed, cwd=project, TMPDIR=str(self.bin.parent))
+
+    def start_setup(self, project: Path, **extra: str) -> subprocess.Popen[str]:
+        """The same, confirmed, started and left running, its output merged: for setups at once,
+        which poll the organisation's lock briskly."""
+        return subprocess.Popen(
+            [*SETUP, "--yes"],
+            cwd=project,
+            env=self.env(TMPDIR=str(self.bin.parent), SETUP_GCP_LOCK_POLL="0.05", **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     def changing_calls(self) -> list[list[str]]:

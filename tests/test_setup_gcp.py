@@ -407,25 +407,14 @@ def test_two_setups_at_once_keep_both_packages_in_the_virtual_repositories(gener
         "GCLOUD_PAUSE_AFTER": "artifacts repositories create gar-template-setup-lock",
         "GCLOUD_PAUSE_UNTIL": str(go),
     }
-
-    def start(project: Path, **extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "scripts/setup_gcp.py", "--yes"],
-            cwd=project,
-            env=cloud.env(TMPDIR=str(tmp_path), SETUP_GCP_LOCK_POLL="0.05", **extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    first = start(b, **held)
+    first = cloud.start_setup(b, **held)
     second = None
     try:
         deadline = time.monotonic() + 60
         while not Path(f"{go}.reached").exists():
             assert time.monotonic() < deadline and first.poll() is None, "B never took the lock"
             time.sleep(0.05)
-        second = start(c)
+        second = cloud.start_setup(c)
         lock_calls = lambda: [call for call in cloud.gcloud()["calls"] if "gar-template-setup-lock" in call]  # noqa: E731
         while len(lock_calls()) < 2:  # C has tried the lock too, and found it held
             assert time.monotonic() < deadline and second.poll() is None, "C never reached the lock"
@@ -805,17 +794,7 @@ def test_eleven_key_mode_packages_of_one_organisation_are_all_set_up(generate, t
     # The first makes the organisation layer; the other ten at once, as an organisation might (the
     # organisation's lock keeps their shared lists whole), which also keeps this test short.
     assert setup(cloud, projects[0]).returncode == 0
-    running = [
-        subprocess.Popen(
-            [sys.executable, "scripts/setup_gcp.py", "--yes"],
-            cwd=project,
-            env=cloud.env(TMPDIR=str(tmp_path), SETUP_GCP_LOCK_POLL="0.05"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for project in projects[1:]
-    ]
+    running = [cloud.start_setup(project) for project in projects[1:]]
     outputs = [process.communicate(timeout=300)[0] for process in running]
     assert [process.returncode for process in running] == [0] * 10, outputs
     accounts = cloud.gcloud()["service_accounts"]
