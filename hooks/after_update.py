@@ -9,8 +9,9 @@ own Python. It compares the answers Copier has just rendered with the ones last 
    changed come back and are listed as kept, the others stay deleted; untracked files the new
    .gitignore no longer hides are listed, a stale setuptools-scm version file deleted
    (hooks/removed_files.py).
-3. An answer that names a Google Cloud resource changed: scripts/setup_gcp.py must run again,
-   and the message says which resources, old name -> new name.
+3. An answer that names a Google Cloud resource changed: the Google Cloud setup must run again,
+   and the message says which resources, old name -> new name. A project that carried the setup
+   as copied scripts (up to 0.2.0) is told the command that replaces them.
 4. The dependencies or the build backend in pyproject.toml changed and the project has a
    uv.lock: `uv lock` runs when uv is installed, or the message says to (hooks/uv_lock.py).
 5. The update left conflicts (inline markers it introduced, `.rej` files, paths Copier marked
@@ -37,7 +38,7 @@ import uv_lock
 from conflict_labels import BOTH_SIDES
 from terminal import say
 
-# The answers that name Google Cloud resources, and what scripts/setup_gcp.py makes of each.
+# The answers that name Google Cloud resources, and what the Google Cloud setup makes of each.
 GCP_RESOURCES = {
     "gcp_project_id": "the Google Cloud project that holds every resource below",
     "gcp_location": "the location of the Artifact Registry repository",
@@ -55,12 +56,16 @@ GCP_RESOURCES = {
     "github_release_manager_ids": "the GitHub users whose version tags may act as the publisher",
 }
 
-# Answers that scripts/setup_gcp.py finds and prints the command to record.
+# Answers that the Google Cloud setup finds and prints the command to record.
 RECORDED_BY_SETUP = {"github_repository_id", "github_owner_id", "github_release_manager_ids"}
 
 MARKERS = (b"<<<<<<<", b">>>>>>>")
-# How the commands printed here run Copier: copier.yml passes its copier_command.
+# How the commands printed here run Copier and the setup: copier.yml passes its copier_command
+# and setup_command.
 COPIER = "uvx copier"
+SETUP = "gar-template-setup"
+# The setup as releases up to 0.2.0 copied it into every project.
+COPIED_SETUP = ("scripts/setup_gcp.py", "scripts/gcp_organisation.py", "scripts/gcp_cloud.py")
 
 
 def git(*args: str, stdin: bytes | None = None) -> bytes:
@@ -86,8 +91,8 @@ def report_gcp_changes(previous: dict[str, Any], current: dict[str, Any]) -> Non
         "gar-template: this update changed answers that Google Cloud resources are named after:",
         *items,
         "Run the Google Cloud setup again, a dry run first, before the next release:",
-        "$ python3 scripts/setup_gcp.py --dry-run",
-        "$ python3 scripts/setup_gcp.py",
+        f"$ {SETUP} --dry-run",
+        f"$ {SETUP}",
         "It sets up what the new answers name; it deletes nothing named by the old ones.",
     )
 
@@ -107,7 +112,21 @@ def report_shared_repository(current: dict[str, Any]) -> None:
         "publishers may write too. Move it to a repository of its own (gar-template's README, "
         "'Moving to a repository per package'):",
         f"$ {COPIER} update --trust --defaults --vcs-ref=:current: --data gcp_repository={own}",
-        "$ python3 scripts/setup_gcp.py",
+        f"$ {SETUP}",
+    )
+
+
+def report_setup_moved() -> None:
+    """The copied setup scripts went (hooks/removed_files.py keeps edited ones): say what runs now."""
+    carried = [path for path in COPIED_SETUP if git("ls-files", "--", path)]
+    if not carried:
+        return
+    say(
+        "gar-template: the Google Cloud setup is no longer copied into the project "
+        f"({', '.join(carried)}): it is gar-template's command, run at the template release this "
+        "project records (README, 'Google Cloud setup'). Check the setup with it once:",
+        f"$ {SETUP} --check",
+        "An organisation runs the copy it pins instead (docs/publishing.md).",
     )
 
 
@@ -172,9 +191,10 @@ def main() -> int:
     parser.add_argument("--template", required=True, help="the template's root (its local clone)")
     parser.add_argument("--answers-file", required=True, help="the answers file's name in the project")
     parser.add_argument("--copier", required=True, help="how the project runs Copier (copier.yml's copier_command)")
+    parser.add_argument("--setup", required=True, help="how it runs the Google Cloud setup (setup_command)")
     args = parser.parse_args()
-    global COPIER  # set once, from the one argument, before anything prints
-    COPIER = args.copier
+    global COPIER, SETUP  # set once, from the arguments, before anything prints
+    COPIER, SETUP = args.copier, args.setup
     current = copier_answers.read(args.answers_file)
     previous = copier_answers.committed(args.answers_file)
 
@@ -184,6 +204,7 @@ def main() -> int:
     # The rename has settled src/<old>/ already.
     removed_files.follow(previous, args.template, args.answers_file, skip=f"src/{old_package}/" if renamed else None)
     removed_files.follow_ignores()
+    report_setup_moved()
     report_gcp_changes(previous, current)
     report_shared_repository(current)
     conflicts = conflicted_paths()

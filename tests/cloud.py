@@ -24,7 +24,8 @@ from celpy import celtypes
 HERE = Path(__file__).resolve().parent
 ISSUER = "https://token.actions.githubusercontent.com"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
-SETUP = (sys.executable, "scripts/setup_gcp.py")  # run in a project
+# gar-template's setup command, from this checkout (installed in .venv), run in a project.
+SETUP = (sys.executable, "-m", "gar_template_setup")
 PRINCIPAL_SET = "principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}/"
 
 
@@ -124,7 +125,7 @@ class StandIns:
         }
 
     def setup(self, project: Path, *args: str, confirm: bool = True) -> subprocess.CompletedProcess[str]:
-        """The project's scripts/setup_gcp.py against these stand-ins; its temporary files go beside
+        """The setup, run in `project`, against these stand-ins; its temporary files go beside
         them. With no terminal here, `confirm` passes --yes for the changes that give rights."""
         confirmed = ("--yes",) if confirm else ()
         return self.run(*SETUP, *args, *confirmed, cwd=project, TMPDIR=str(self.bin.parent))

@@ -33,6 +33,10 @@ from isolation import isolate
 def pytest_configure(config: pytest.Config) -> None:
     """Run every test as a user with no git identity and no Copier settings of their own."""
     isolate(Path(config.rootpath, ".pytest-home").resolve())
+    # pytest-copie copies from its --template, "." unless given: Copier records it as _src_path,
+    # and the setup compares that with where it runs from (this checkout), so give it whole.
+    if getattr(config.option, "template", None) in (None, "."):
+        config.option.template = str(config.rootpath)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""scripts/setup_gcp.py against stateful stand-ins for gcloud and gh, then gcloud's own parser.
+"""gar-template's setup (src/gar_template_setup) against stateful stand-ins for gcloud and gh,
+then gcloud's own parser.
 
 The stand-ins (tests/fake_gcloud.py, tests/fake_gh.py) remember what was created and bound, so a
 second run, a second package or a damaged earlier setup is seen as Google and GitHub would show
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import pytest
 import real_gcloud
-from cloud import StandIns, accounts_usable, github_claims
+from gar_template_setup import cloud as gcp_cloud
+from cloud import SETUP, StandIns, accounts_usable, github_claims
 from helpers import TEMPLATE_ROOT, Generated, defaults
 from test_validators import BAD_ANSWERS
 
@@ -36,8 +38,7 @@ PROVIDER_KEY = f"{PROJECT}/{POOL}/{D['gcp_workload_identity_provider']}"
 REPOSITORY_KEY = f"{PROJECT}/{LOCATION}/{D['gcp_repository']}"
 VIRTUAL_KEY = f"{PROJECT}/{LOCATION}/{D['gcp_virtual_repository']}"
 NUMBER = "123456789012"
-SCRIPTS = TEMPLATE_ROOT / "template" / "scripts"
-SETUP_FILES = ("setup_gcp.py", "gcp_cloud.py", "gcp_organisation.py")
+TOOL = TEMPLATE_ROOT / "src" / "gar_template_setup"
 # What a call does: the flags that name a resource, a role, a member or a condition.
 MEANINGFUL = ("location", "role", "member", "condition", "repository-format", "mode", "iam-account")
 MEANINGFUL += (
@@ -63,12 +64,11 @@ def settings_of(project: Path) -> dict:
 
 
 def package(base: Generated, root: Path, **changes: object) -> Path:
-    """A copy of `base`'s setup scripts whose settings differ by `changes` (top-level keys, or
-    "package.KEY" / "organisation.KEY"), as a `copier update --data` would render them."""
+    """A project holding `base`'s settings changed by `changes` (top-level keys, or
+    "package.KEY" / "organisation.KEY"), as a `copier update --data` would render them: all the
+    setup reads of a project."""
     project = root / base.name
     (project / "scripts").mkdir(parents=True, exist_ok=True)
-    for name in SETUP_FILES:
-        shutil.copy(base.path / "scripts" / name, project / "scripts" / name)
     settings = settings_of(base.path)
     for key, value in changes.items():
         section, _, field = key.replace("__", ".").rpartition(".")
@@ -334,7 +334,7 @@ def test_missing_prerequisites_are_reported_together_the_login_first(generate, t
 def test_every_flag_has_help(generate, tmp_path: Path) -> None:
     project = package(generate("defaults"), tmp_path)
     shown = subprocess.run(
-        [sys.executable, "scripts/setup_gcp.py", "--help"], cwd=project, capture_output=True, text=True, check=True
+        [*SETUP, "--help"], cwd=project, capture_output=True, text=True, check=True
     ).stdout
     # argparse writes a flag's help beside it, or on the next line, indented, when the flag is long.
     flags = re.findall(r"^  (--[a-z-]+)(?: [A-Z_]+)?(.*)\n(?: {20,}(\S.*))?", shown, re.MULTILINE)
@@ -445,7 +445,7 @@ def test_a_lock_left_by_a_stopped_setup_is_named_with_the_command_that_removes_i
     left = {"format": "PYTHON", "mode": "STANDARD_REPOSITORY", "description": "", "upstreams": [], "iam": {}}
     state["repositories"][f"{PROJECT}/{LOCATION}/gar-template-setup-lock"] = left
     cloud.write_gcloud(state)
-    stopped = cloud.run(sys.executable, "scripts/setup_gcp.py", "--yes", cwd=project, SETUP_GCP_LOCK_WAIT="0")
+    stopped = cloud.run(*SETUP, "--yes", cwd=project, SETUP_GCP_LOCK_WAIT="0")
     assert stopped.returncode == 1 and "nothing was changed here" in stopped.stderr, stopped.stderr
     [remove] = [line for line in stopped.stderr.splitlines() if "repositories delete gar-template-setup-lock" in line]
     removed = cloud.run("bash", "-c", remove.split("run this again: ", 1)[1], cwd=project)
@@ -631,11 +631,6 @@ def test_the_settings_keep_the_questions_rules(generate, tmp_path: Path) -> None
     """Each answer the questions refuse, written into the settings instead (as a writer could),
     is refused by the setup too, by question; and the defaults pass. In-process: no project to
     render, no process to start per case."""
-    spec = importlib.util.spec_from_file_location("gcp_cloud_under_test", SCRIPTS / "gcp_cloud.py")
-    assert spec and spec.loader
-    gcp_cloud = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = gcp_cloud  # its dataclasses look their module up there
-    spec.loader.exec_module(gcp_cloud)
     base = settings_of(generate("defaults").path)
     path = tmp_path / "gcp_settings.json"
     path.write_text(json.dumps(base))
@@ -681,7 +676,7 @@ def test_a_provider_that_differs_stops_a_package_and_only_the_administrator_chan
     cloud.write_gcloud(state)
     refused = setup(cloud, project, ok=False)
     assert f"has   assertion.repository == '{GITHUB}'" in refused.stderr
-    assert "python3 scripts/setup_gcp.py --organisation" in refused.stderr
+    assert f"{settings_of(project)['template']['setup']} --organisation" in refused.stderr
     updated = setup(cloud, project, "--organisation").stdout
     assert "updating provider github" in updated
     assert cloud.gcloud()["providers"][PROVIDER_KEY]["condition"] == ("assertion.repository_owner_id == '2000001'")
@@ -992,18 +987,20 @@ def test_without_gh_the_route_needs_no_gh(generate, tmp_path: Path) -> None:
     assert all(shlex.split(c)[-1].startswith(str(keys.resolve())) for c in printed if c.startswith("rm "))
 
 
-def test_the_setup_scripts_are_linted_formatted_and_typed_here(tmp_path: Path) -> None:
-    """The scripts are plain Python, checked as the generated project checks them."""
-    files = [str(SCRIPTS / name) for name in SETUP_FILES]
+def test_the_tool_is_standard_library_python_linted_formatted_and_typed(tmp_path: Path) -> None:
+    """The tool runs wherever Python and uv do: no dependency, checked by this repository's ruff
+    configuration and strict mypy; a project carries its settings alone."""
+    import tomllib
+
+    assert tomllib.loads((TEMPLATE_ROOT / "pyproject.toml").read_text())["project"]["dependencies"] == []
     bin_dir = Path(sys.executable).parent
-    rules = ["--select", "E,W,F,I,B,UP,SIM,N,PT,RUF", "--ignore", "E501", "--target-version", "py311"]
     checks = [
-        [str(bin_dir / "ruff"), "check", "--isolated", "--no-cache", "--line-length", "100", *rules, *files],
-        [str(bin_dir / "ruff"), "format", "--isolated", "--no-cache", "--line-length", "100", "--check", *files],
-        [str(bin_dir / "mypy"), "--strict", "--python-version", "3.11", "--cache-dir", str(tmp_path), *files],
+        [str(bin_dir / "ruff"), "check", "--no-cache", str(TOOL)],
+        [str(bin_dir / "ruff"), "format", "--no-cache", "--check", str(TOOL)],
+        [str(bin_dir / "mypy"), "--strict", "--python-version", "3.11", "--cache-dir", str(tmp_path), str(TOOL)],
     ]
     for check in checks:
-        result = subprocess.run(check, capture_output=True, text=True, check=False, cwd=SCRIPTS)
+        result = subprocess.run(check, capture_output=True, text=True, check=False, cwd=TEMPLATE_ROOT)
         assert result.returncode == 0, result.stdout + result.stderr
-    rendered = [p.name for p in SCRIPTS.iterdir() if p.name.startswith(("setup_gcp", "gcp_"))]
-    assert sorted(rendered) == sorted([*SETUP_FILES, "gcp_settings.json.jinja"]), "only the settings are rendered"
+    scripts = TEMPLATE_ROOT / "template" / "scripts"
+    assert [p.name for p in scripts.iterdir() if p.name.startswith("gcp_")] == ["gcp_settings.json.jinja"]

@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Set up Google Cloud (and, with the GitHub CLI, GitHub) so that a tag release can publish.
+"""Set up Google Cloud (and, with the GitHub CLI, GitHub) so that a tag release of the project
+in the current directory can publish to its own Artifact Registry repository.
 
-    python3 scripts/setup_gcp.py --dry-run   # read, then print what differs and the commands
-    python3 scripts/setup_gcp.py             # apply them; safe to run again
-    python3 scripts/setup_gcp.py --check     # read only: exit 0 when publishing is ready, else 1
+    gar-template-setup --dry-run   # read, then print what differs and the commands
+    gar-template-setup             # apply them; safe to run again
+    gar-template-setup --check     # read only: exit 0 when publishing is ready, else 1
 
-Run it with an account that may administer the Google Cloud project (`gcloud auth login`) and,
-where installed, the GitHub CLI logged in (`gh auth login`). It reads before it trusts, creates
-only what is missing, and stops, changing nothing, where existing state disagrees with what
-publishing needs. Standard library only; the names come from scripts/gcp_settings.json.
+Run it in a project made from gar-template, with an account that may administer the Google Cloud
+project (`gcloud auth login`) and, where installed, the GitHub CLI logged in (`gh auth login`). It
+reads before it trusts, creates only what is missing, and stops, changing nothing, where existing
+state disagrees with what publishing needs. Standard library only; the names come from the
+project's scripts/gcp_settings.json, which Copier renders from its answers.
 
 The package layer is this package's own: its repository (written by its publisher alone), its
 publisher account, the bindings that let a release manager's tag release act as it, and the GitHub
-environment. The organisation layer (scripts/gcp_organisation.py) is shared and only checked.
+environment. The organisation layer (organisation.py) is shared and only checked.
 """
 
 from __future__ import annotations
@@ -29,12 +31,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import gcp_organisation as organisation
-from gcp_cloud import (
-    COPIER,
+from . import organisation, provenance
+from .cloud import (
     IMPERSONATION_ROLES,
     READER_ROLE,
-    RECORD,
     REGISTRY_WRITE_ROLES,
     TOKEN_CREATOR,
     WORKLOAD_IDENTITY_USER,
@@ -44,6 +44,7 @@ from gcp_cloud import (
     SetupError,
     account_resource,
     bindings,
+    commands,
     described,
     gcloud,
     gh_ready,
@@ -62,9 +63,7 @@ READER_KEY_VARIABLE = "ARTIFACT_REGISTRY_READER_KEY_ID"
 OWNER_NOTE = "gar-template publisher of {distribution} for GitHub repository id {repository_id}"
 # The package repository's description records its owner the same way; releases up to 0.2.0
 # wrote EARLIER_REPOSITORY_NOTE, which names the distribution only.
-REPOSITORY_NOTE = (
-    "gar-template repository of {distribution} for GitHub repository id {repository_id}"
-)
+REPOSITORY_NOTE = "gar-template repository of {distribution} for GitHub repository id {repository_id}"
 EARLIER_REPOSITORY_NOTE = "Python package {distribution}, written by its publisher alone"
 API = "${GITHUB_API_URL:-https://api.github.com}"
 # Portable (GNU and BSD base64 differ: `base64 -w0` fails on macOS): python3 is there already.
@@ -89,7 +88,8 @@ class GitHub:
         if found.returncode != 0:
             raise SetupError(
                 f"GitHub does not know {self.settings.github_repository} ({found.stderr.strip()}). Create the "
-                f"repository first, or correct github_repository ({RECORD} --data github_repository=OWNER/NAME)."
+                "repository first, or correct github_repository "
+                f"({commands.record} --data github_repository=OWNER/NAME)."
             )
         repository_id, owner_id = found.stdout.split()
         return repository_id, owner_id
@@ -103,9 +103,7 @@ class GitHub:
         return found.stdout.strip() if found is not None and found.returncode == 0 else None
 
 
-def github_ids(
-    github: GitHub, settings: Settings, repository_id: str | None, owner_id: str | None
-) -> tuple[str, str]:
+def github_ids(github: GitHub, settings: Settings, repository_id: str | None, owner_id: str | None) -> tuple[str, str]:
     """The numeric ids: from the flags, else from GitHub, checked against what the project recorded."""
     looked_up = github.ids() if repository_id is None or owner_id is None else None
     repository_id = repository_id or (looked_up[0] if looked_up else settings.github_repository_id)
@@ -123,7 +121,7 @@ def github_ids(
                 f"{settings.github_repository} now has {key} {value}, but this project recorded {recorded}: the "
                 "repository (or its owner) was deleted and created again, or the name now belongs to someone "
                 "else. Trust moves only when you say so: check the repository, then record the new id with "
-                f"{RECORD} --data {key}={value}"
+                f"{commands.record} --data {key}={value}"
             )
     return repository_id, owner_id
 
@@ -144,19 +142,13 @@ MANAGERS_NEEDED = (
 )
 
 
-def missing_prerequisites(
-    settings: Settings, args: argparse.Namespace, github: GitHub
-) -> list[str]:
+def missing_prerequisites(settings: Settings, args: argparse.Namespace, github: GitHub) -> list[str]:
     """Everything the setup needs from the person before it can read, all at once, the login
     first: one run says what to do, rather than one thing per run."""
     missing = []
     if not logged_in():
-        missing.append(
-            f"A gcloud login that may administer {settings.project_id}: gcloud auth login"
-        )
-    has_ids = (args.repository_id or settings.github_repository_id) and (
-        args.owner_id or settings.github_owner_id
-    )
+        missing.append(f"A gcloud login that may administer {settings.project_id}: gcloud auth login")
+    has_ids = (args.repository_id or settings.github_repository_id) and (args.owner_id or settings.github_owner_id)
     if not has_ids and not github.ready:
         missing.append(ids_needed(settings))
     has_managers = settings.release_manager_ids or args.release_manager
@@ -191,16 +183,14 @@ def logged_in() -> bool:
 
 
 def project_number(run: Runner, settings: Settings) -> str:
-    result = run.read(
-        "gcloud", "projects", "describe", settings.project_id, "--format=value(projectNumber)"
-    )
+    result = run.read("gcloud", "projects", "describe", settings.project_id, "--format=value(projectNumber)")
     if result.returncode != 0:
         raise SetupError(f"cannot read the project {settings.project_id}: {result.stderr.strip()}")
     number = result.stdout.strip()
     if settings.project_number and settings.project_number != number:
         raise SetupError(
             f"{settings.project_id} has the number {number}, but this project recorded {settings.project_number}. "
-            f"Check gcp_project_id; record the right number with {RECORD} --data gcp_project_number={number}"
+            f"Check gcp_project_id; record the right number with {commands.record} --data gcp_project_number={number}"
         )
     return number
 
@@ -211,9 +201,7 @@ def package_repository(run: Runner, settings: Settings, repository_id: str) -> N
     section(f"This package's repository {settings.repository} in {settings.location}")
     location = f"--location={settings.location}"
     note = REPOSITORY_NOTE.format(distribution=settings.distribution, repository_id=repository_id)
-    found = run.read_json(
-        *gcloud(settings, "artifacts", "repositories", "describe", settings.repository, location)
-    )
+    found = run.read_json(*gcloud(settings, "artifacts", "repositories", "describe", settings.repository, location))
     if found is None:
         run.change(
             f"repository {settings.repository} is missing",
@@ -229,7 +217,7 @@ def package_repository(run: Runner, settings: Settings, repository_id: str) -> N
     if owned and recorded not in (note, earlier):
         raise SetupError(
             f"The repository {settings.repository} belongs to another package: '{recorded}'. Nothing "
-            f"was changed. Give this package its own: {RECORD} --data gcp_repository=NEW_NAME"
+            f"was changed. Give this package its own: {commands.record} --data gcp_repository=NEW_NAME"
         )
     if recorded != note:
         run.change(
@@ -244,15 +232,11 @@ def publisher(run: Runner, settings: Settings, repository_id: str) -> bool:
     """The publisher account, recorded as this repository's; True when created now."""
     section(f"Publisher {settings.publisher}")
     note = OWNER_NOTE.format(distribution=settings.distribution, repository_id=repository_id)
-    found = run.read_json(
-        *gcloud(settings, "iam", "service-accounts", "describe", settings.publisher)
-    )
+    found = run.read_json(*gcloud(settings, "iam", "service-accounts", "describe", settings.publisher))
     if found is None:
         return run.change(
             f"service account {settings.publisher} is missing",
-            *gcloud(
-                settings, "iam", "service-accounts", "create", settings.publisher.split("@")[0]
-            ),
+            *gcloud(settings, "iam", "service-accounts", "create", settings.publisher.split("@")[0]),
             f"--display-name=Publishes {settings.distribution}"[:101],
             f"--description={note}",
         )
@@ -260,7 +244,7 @@ def publisher(run: Runner, settings: Settings, repository_id: str) -> bool:
     if recorded.startswith("gar-template publisher of ") and recorded != note:
         raise SetupError(
             f"The service account {settings.publisher} belongs to another package: '{recorded}'. Nothing was "
-            f"changed. Give this package its own: {RECORD} --data gcp_service_account=NEW_ID"
+            f"changed. Give this package its own: {commands.record} --data gcp_service_account=NEW_ID"
         )
     if recorded != note:
         run.change(
@@ -275,9 +259,7 @@ def publisher(run: Runner, settings: Settings, repository_id: str) -> bool:
 def writers(run: Runner, settings: Settings, created: bool) -> None:
     """Only this package's publisher may write its repository."""
     resource = repository_resource(settings, settings.repository)
-    grant(
-        run, settings, resource, f"serviceAccount:{settings.publisher}", WRITER_ROLE, retry=created
-    )
+    grant(run, settings, resource, f"serviceAccount:{settings.publisher}", WRITER_ROLE, retry=created)
     policy = resource.policy(run, settings)
     others = [
         (role, member)
@@ -288,16 +270,14 @@ def writers(run: Runner, settings: Settings, created: bool) -> None:
     # or a federated principal that can upload is another publisher, and stops the setup.
     people = [(r, m) for r, m in others if m.startswith(("user:", "group:", "domain:"))]
     for role, member in people:
-        print(
-            f"note: {member} holds {role} on {settings.repository}: remove it when no longer needed"
-        )
+        print(f"note: {member} holds {role} on {settings.repository}: remove it when no longer needed")
     machines = [member for role, member in others if (role, member) not in people]
     if machines:
         message = (
             f"{settings.repository} can also be written by {', '.join(machines)}: a release of theirs "
             f"can upload files under the name {settings.distribution}. Nothing was changed. Give this "
             "package its own repository (gar-template's docs/publishing.md, 'Moving to a repository per "
-            f"package'): {RECORD} --data gcp_repository=NEW_NAME"
+            f"package'): {commands.record} --data gcp_repository=NEW_NAME"
         )
         if run.mode == "check":
             run.mismatches.append(message)
@@ -307,18 +287,12 @@ def writers(run: Runner, settings: Settings, created: bool) -> None:
 
 def release_principal(settings: Settings, number: str, repository_id: str, manager: str) -> str:
     """The tag releases of this repository pushed by `manager`, as the shared provider maps them."""
-    return organisation.principal_set(
-        settings, number, organisation.RELEASE_ATTRIBUTE, f"{repository_id}/{manager}"
-    )
+    return organisation.principal_set(settings, number, organisation.RELEASE_ATTRIBUTE, f"{repository_id}/{manager}")
 
 
-def release_bindings(
-    run: Runner, settings: Settings, number: str, repository_id: str, managers: list[str]
-) -> None:
+def release_bindings(run: Runner, settings: Settings, number: str, repository_id: str, managers: list[str]) -> None:
     """Exactly one principal set per release manager may act as the publisher; nothing else."""
-    section(
-        f"Release gate: a version tag pushed by {', '.join(managers)} in {settings.environment}"
-    )
+    section(f"Release gate: a version tag pushed by {', '.join(managers)} in {settings.environment}")
     account = account_resource(settings.publisher)
     wanted = [release_principal(settings, number, repository_id, manager) for manager in managers]
     # A binding that is not wanted goes, a conditional one too: its condition is no release gate.
@@ -329,9 +303,7 @@ def release_bindings(
         grant(run, settings, account, member, WORKLOAD_IDENTITY_USER, retry=True)
     # Any job of this repository may read (the checks before and after an upload, the tests).
     reader = organisation.principal_set(settings, number, "repository_id", repository_id)
-    grant(
-        run, settings, account_resource(settings.reader), reader, WORKLOAD_IDENTITY_USER, retry=True
-    )
+    grant(run, settings, account_resource(settings.reader), reader, WORKLOAD_IDENTITY_USER, retry=True)
 
 
 def acting_as_publisher(run: Runner, settings: Settings, number: str) -> None:
@@ -341,11 +313,7 @@ def acting_as_publisher(run: Runner, settings: Settings, number: str) -> None:
     Each is named with the command that removes it: a mismatch for --check, a warning otherwise."""
     # The release gate's bindings are release_bindings' to keep exact; with a key, the auth action
     # mints the publisher's token from its key: Token Creator on itself.
-    allowed = (
-        set()
-        if settings.workload_identity
-        else {(TOKEN_CREATOR, f"serviceAccount:{settings.publisher}")}
-    )
+    allowed = set() if settings.workload_identity else {(TOKEN_CREATOR, f"serviceAccount:{settings.publisher}")}
     account = account_resource(settings.publisher)
     found = [
         (account, f"{settings.publisher}: {described(member, role, condition)}", member, role)
@@ -375,8 +343,7 @@ def acting_as_publisher(run: Runner, settings: Settings, number: str) -> None:
         # --all: every binding of that member and role, whatever its condition.
         fix = removal(settings, resource, member, role, every_condition=True)
         message = (
-            f"{what}, so it can act as or beside the publisher outside the release gate\n"
-            f"    fix: {shell_join(fix)}"
+            f"{what}, so it can act as or beside the publisher outside the release gate\n    fix: {shell_join(fix)}"
         )
         if run.mode == "check":
             run.mismatches.append(message)
@@ -395,9 +362,7 @@ def user_keys(run: Runner, settings: Settings, email: str) -> list[str]:
 def delete_key(run: Runner, settings: Settings, email: str, key: str, why: str) -> None:
     account = f"--iam-account={email}"
     run.change(why, *gcloud(settings, "iam", "service-accounts", "keys", "disable", key, account))
-    run.change(
-        why, *gcloud(settings, "iam", "service-accounts", "keys", "delete", key, account, "--quiet")
-    )
+    run.change(why, *gcloud(settings, "iam", "service-accounts", "keys", "delete", key, account, "--quiet"))
 
 
 def new_key(run: Runner, settings: Settings, email: str, directory: Path) -> tuple[Path, str]:
@@ -420,7 +385,7 @@ def new_key(run: Runner, settings: Settings, email: str, directory: Path) -> tup
             raise SetupError(
                 f"The organisation policy {KEY_POLICY} forbids service account keys (organisations created "
                 "secure by default enforce it). Use workload identity federation, which needs no key: "
-                f"{COPIER} update --trust --defaults --data publish_auth=workload_identity"
+                f"{commands.copier} update --trust --defaults --data publish_auth=workload_identity"
             ) from error
         raise
     return key_file, json.loads(key_file.read_text())["private_key_id"]
@@ -449,13 +414,9 @@ def store_key(
             shutil.rmtree(scratch, ignore_errors=True)
         try:
             for secret in secrets:
-                run.change(
-                    f"store the key of {email}", *secret, stdin=value, shown=shlex.join(secret)
-                )
+                run.change(f"store the key of {email}", *secret, stdin=value, shown=shlex.join(secret))
         except SetupError:
-            delete_key(
-                run, settings, email, key_id, "a key that could not be stored must not stay active"
-            )
+            delete_key(run, settings, email, key_id, "a key that could not be stored must not stay active")
             raise
         return key_id
     if key_dir is None:
@@ -468,11 +429,7 @@ def store_key(
     print(f"\nStore the key {key_id} in GitHub, base64-encoded: print it with")
     print(f"  {BASE64} {shlex.quote(str(key_file))}")
     for secret in secrets:
-        where = (
-            f"environment {secret[secret.index('--env') + 1]}"
-            if "--env" in secret
-            else "repository"
-        )
+        where = f"environment {secret[secret.index('--env') + 1]}" if "--env" in secret else "repository"
         page = "settings/environments" if "--env" in secret else "settings/secrets/actions"
         if "--app" in secret:
             where, page = "Dependabot", "settings/secrets/dependabot"
@@ -483,13 +440,9 @@ def store_key(
     return key_id
 
 
-def publisher_key(
-    run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None
-) -> None:
+def publisher_key(run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None) -> None:
     """Key mode: one key, stored as the environment secret; older ones disabled, then deleted."""
-    section(
-        f"Publisher key, the environment secret {PUBLISHER_SECRET} (whoever holds it publishes)"
-    )
+    section(f"Publisher key, the environment secret {PUBLISHER_SECRET} (whoever holds it publishes)")
     grant(
         run,
         settings,
@@ -516,30 +469,22 @@ def publisher_key(
         for old in existing:
             delete_key(run, settings, settings.publisher, old, "a rotated key must stop working")
     elif existing:
-        print(
-            f"Once stored, retire the older keys:\n  python3 scripts/setup_gcp.py --retire-keys-except {key}"
-        )
+        print(f"Once stored, retire the older keys:\n  {commands.setup} --retire-keys-except {key}")
 
 
-def reader_key(
-    run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None
-) -> None:
+def reader_key(run: Runner, settings: Settings, github: GitHub, rotate: bool, key_dir: Path | None) -> None:
     """Key mode: this repository's own key of the reader (tests, release checks, Dependabot)."""
     section(f"Reader key of this repository, the secret {READER_SECRET}")
     recorded = None
     if github.ready:
-        found = run.read(
-            "gh", "variable", "get", READER_KEY_VARIABLE, "--repo", settings.github_repository
-        )
+        found = run.read("gh", "variable", "get", READER_KEY_VARIABLE, "--repo", settings.github_repository)
         recorded = found.stdout.strip() if found.returncode == 0 else None
     keys = user_keys(run, settings, settings.reader)
     if recorded in keys and not rotate:
         print(f"this repository's reader key is {recorded}; --new-reader-key rotates it")
         return
     secret = ["gh", "secret", "set", READER_SECRET, "--repo", settings.github_repository]
-    key = store_key(
-        run, settings, github, settings.reader, [secret, [*secret, "--app", "dependabot"]], key_dir
-    )
+    key = store_key(run, settings, github, settings.reader, [secret, [*secret, "--app", "dependabot"]], key_dir)
     if key is not None and recorded and recorded not in keys:
         # Releases up to 0.2.0 gave each repository a key of the organisation's one reader, which
         # stops at Google's ten keys: the old key of this repository goes once the new one is stored.
@@ -565,22 +510,16 @@ def reader_key(
         ]
         run.change("record which reader key is this repository's", *variable)
         if recorded in keys:
-            delete_key(
-                run, settings, settings.reader, str(recorded), "a rotated key must stop working"
-            )
+            delete_key(run, settings, settings.reader, str(recorded), "a rotated key must stop working")
 
 
 def no_keys_left(run: Runner, settings: Settings, github: GitHub) -> None:
     """Workload identity: the publisher keeps no key and GitHub no copy of one."""
     for key in user_keys(run, settings, settings.publisher):
-        delete_key(
-            run, settings, settings.publisher, key, f"{settings.publisher} still has the key {key}"
-        )
+        delete_key(run, settings, settings.publisher, key, f"{settings.publisher} still has the key {key}")
     if not github.ready:
         return
-    listing = run.read(
-        "gh", "secret", "list", "--env", settings.environment, "--repo", settings.github_repository
-    )
+    listing = run.read("gh", "secret", "list", "--env", settings.environment, "--repo", settings.github_repository)
     if listing.returncode == 0 and PUBLISHER_SECRET in listing.stdout.split():
         run.change(
             f"the environment still stores {PUBLISHER_SECRET}",
@@ -599,17 +538,15 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
     tag_policy = json.dumps({"name": "v*", "type": "tag"})
     if not github.ready:
         if run.mode == "check":
-            run.mismatches.append(
-                "GitHub cannot be read: install the GitHub CLI and run gh auth login"
-            )
+            run.mismatches.append("GitHub cannot be read: install the GitHub CLI and run gh auth login")
             return
         auth = '-H "Authorization: Bearer $GITHUB_TOKEN" -H "Accept: application/vnd.github+json"'
         print(
             "Without the GitHub CLI: with a token that may administer the repository (GITHUB_TOKEN), run\n"
             f"  curl -fsS -X PUT {auth} {API}/{api} -d {shlex.quote(body)}\n"
             f"  curl -fsS -X POST {auth} {API}/{api}/deployment-branch-policies -d {shlex.quote(tag_policy)}\n"
-            f"or open https://github.com/{settings.github_repository}/settings/environments, add {settings.environment}, "
-            "and allow the tags v* only."
+            f"or open https://github.com/{settings.github_repository}/settings/environments, "
+            f"add {settings.environment}, and allow the tags v* only."
         )
         return
     found = github.get(api)
@@ -624,9 +561,7 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
                 shown=f"echo {shlex.quote(body)} | gh api --method PUT {api} --input -",
             )
         except SetupError as error:
-            print(
-                f"GitHub refused a deployment policy ({error}): this plan has none for private repositories."
-            )
+            print(f"GitHub refused a deployment policy ({error}): this plan has none for private repositories.")
             run.change(
                 f"environment {settings.environment} is missing",
                 *("gh", "api", "--method", "PUT", api, "--input", "-"),
@@ -636,9 +571,7 @@ def github_environment(run: Runner, settings: Settings, github: GitHub) -> None:
             plan_report(settings, environment_policy=False)
             return
     listing = github.get(f"{api}/deployment-branch-policies")
-    policies = (
-        json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
-    )
+    policies = json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
     for stale in policies:
         if (stale.get("name"), stale.get("type")) != ("v*", "tag"):
             run.change(
@@ -684,9 +617,7 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
     section(f"GitHub environment {name}")
     if not github.ready:
         if run.mode == "check":
-            run.mismatches.append(
-                "GitHub cannot be read: install the GitHub CLI and run gh auth login"
-            )
+            run.mismatches.append("GitHub cannot be read: install the GitHub CLI and run gh auth login")
             return
         print(
             f"Without the GitHub CLI: open https://github.com/{settings.github_repository}/settings/environments, "
@@ -699,9 +630,7 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
         raise SetupError(f"GitHub does not say the default branch of {settings.github_repository}.")
     api = f"{github.api}/environments/{name}"
     current = github.get(api)
-    policy = (json.loads(current.stdout) if current.returncode == 0 else {}).get(
-        "deployment_branch_policy"
-    ) or {}
+    policy = (json.loads(current.stdout) if current.returncode == 0 else {}).get("deployment_branch_policy") or {}
     branches_only = {"protected_branches": False, "custom_branch_policies": True}
     body = json.dumps({"deployment_branch_policy": branches_only})
     if not policy.get("custom_branch_policies") or policy.get("protected_branches"):
@@ -721,9 +650,7 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
             )
             return
     listing = github.get(f"{api}/deployment-branch-policies")
-    policies = (
-        json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
-    )
+    policies = json.loads(listing.stdout).get("branch_policies", []) if listing.returncode == 0 else []
     for other in policies:
         if (other.get("name"), other.get("type")) != (branch, "branch"):
             run.change(
@@ -748,17 +675,11 @@ def plan_report(
     """What protects a release on this repository's plan, and what does not."""
     tag_rules = rulesets is not None and rulesets.returncode == 0 and "tag" in rulesets.stdout
     lines = [
-        "environment policy: v* tags only"
-        if environment_policy
-        else "environment policy: none (not on this plan)",
-        "tag ruleset: yes"
-        if tag_rules
-        else "tag ruleset: none (anyone with write access can push a v* tag)",
+        "environment policy: v* tags only" if environment_policy else "environment policy: none (not on this plan)",
+        "tag ruleset: yes" if tag_rules else "tag ruleset: none (anyone with write access can push a v* tag)",
     ]
     if settings.workload_identity:
-        lines.append(
-            "Google's gate holds on every plan: a version tag pushed by a release manager, nothing else."
-        )
+        lines.append("Google's gate holds on every plan: a version tag pushed by a release manager, nothing else.")
     elif not environment_policy:
         lines.append(
             f"KEY MODE WITHOUT AN ENVIRONMENT POLICY: any branch job that names {settings.environment} reads "
@@ -769,21 +690,18 @@ def plan_report(
     print("\n".join(f"  {line}" for line in lines))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=provenance.PROGRAM, description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {provenance.tool().version} from {provenance.tool().source}",
+    )
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument(
-        "--dry-run", action="store_true", help="read, then print the commands it would run"
-    )
-    modes.add_argument(
-        "--check", action="store_true", help="read only; exit 1 naming each mismatch"
-    )
-    parser.add_argument(
-        "--organisation", action="store_true", help="administrator: update the shared provider"
-    )
-    parser.add_argument(
-        "--reader", action="append", default=[], metavar="MEMBER", help="also may read this package"
-    )
+    modes.add_argument("--dry-run", action="store_true", help="read, then print the commands it would run")
+    modes.add_argument("--check", action="store_true", help="read only; exit 1 naming each mismatch")
+    parser.add_argument("--organisation", action="store_true", help="administrator: update the shared provider")
+    parser.add_argument("--reader", action="append", default=[], metavar="MEMBER", help="also may read this package")
     parser.add_argument(
         "--release-manager",
         action="append",
@@ -791,87 +709,79 @@ def main() -> int:
         metavar="GITHUB_USER_ID",
         help="workload identity: also may release, by numeric GitHub user id (repeatable)",
     )
-    parser.add_argument(
-        "--repository-id", help="numeric id of the GitHub repository (else asked of gh)"
-    )
+    parser.add_argument("--repository-id", help="numeric id of the GitHub repository (else asked of gh)")
     parser.add_argument("--owner-id", help="numeric id of its owner (else asked of gh)")
-    parser.add_argument(
-        "--new-key", action="store_true", help="key mode: rotate the publisher's key"
-    )
+    parser.add_argument("--new-key", action="store_true", help="key mode: rotate the publisher's key")
     parser.add_argument(
         "--new-reader-key",
         action="store_true",
         help="key mode: rotate this repository's reader key",
     )
-    parser.add_argument(
-        "--retire-keys-except", metavar="KEY_ID", help="key mode: delete the publisher's other keys"
-    )
-    parser.add_argument(
-        "--key-dir", type=Path, help="without gh: where a new key is written for you to store"
-    )
+    parser.add_argument("--retire-keys-except", metavar="KEY_ID", help="key mode: delete the publisher's other keys")
+    parser.add_argument("--key-dir", type=Path, help="without gh: where a new key is written for you to store")
     parser.add_argument(
         "--yes",
         action="store_true",
-        help="apply the listed changes that give rights without asking (else asked at a terminal)",
+        help="apply the listed changes that give rights without asking (else asked at a "
+        "terminal); also act on a project that records another template source or a newer release",
     )
-    args = parser.parse_args()
-    settings = Settings.load()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load()
+    except SetupError as error:
+        print(f"\n{provenance.PROGRAM} stopped: {error}", file=sys.stderr)
+        return 1
     if problems := settings.problems():
         print(
-            "\nsetup_gcp.py stopped: scripts/gcp_settings.json breaks the questions' rules; nothing "
-            "was read or changed. Correct the answers (the command records a value):\n"
-            + "\n".join(f"  {problem}" for problem in problems)
-            + f"\n  {RECORD} --data KEY=VALUE",
+            f"\n{provenance.PROGRAM} stopped: scripts/gcp_settings.json breaks the questions' "
+            "rules; nothing was read or changed. Correct the answers (the command records a "
+            "value):\n" + "\n".join(f"  {problem}" for problem in problems) + f"\n  {commands.record} --data KEY=VALUE",
             file=sys.stderr,
         )
         return 1
+    if objections := provenance.objections(settings.template_source, settings.template_commit, Path.cwd()):
+        print("This project and this tool do not agree:")
+        print("\n".join(f"  - {objection}" for objection in objections))
+        if not args.yes:
+            print(
+                f"\n{provenance.PROGRAM} stopped: nothing was read or changed. Run the tool your "
+                "organisation pins (README, 'Google Cloud'), or pass --yes once you trust "
+                "the source the project records.",
+                file=sys.stderr,
+            )
+            return 1
     run = Runner("check" if args.check else "plan" if args.dry_run else "apply")
     try:
         kinds = ("user:", "group:", "serviceAccount:", "domain:", "principal:", "principalSet:")
         readers = [m for m in args.reader if m.startswith(kinds)]
         if len(readers) != len(args.reader):
-            raise SetupError(
-                f"--reader: expected a member such as group:team@example.com ({', '.join(kinds)})"
-            )
+            raise SetupError(f"--reader: expected a member such as group:team@example.com ({', '.join(kinds)})")
         if shutil.which("gcloud") is None and not args.dry_run:
-            raise SetupError(
-                "gcloud is not installed: see https://cloud.google.com/sdk/docs/install"
-            )
+            raise SetupError("gcloud is not installed: see https://cloud.google.com/sdk/docs/install")
         if args.retire_keys_except:
             keys = user_keys(run, settings, settings.publisher)
             if args.retire_keys_except not in keys:
-                raise SetupError(
-                    f"no key {args.retire_keys_except} on {settings.publisher}: nothing was retired"
-                )
+                raise SetupError(f"no key {args.retire_keys_except} on {settings.publisher}: nothing was retired")
             for key in keys:
                 if key != args.retire_keys_except:
-                    delete_key(
-                        run, settings, settings.publisher, key, "a rotated key must stop working"
-                    )
+                    delete_key(run, settings, settings.publisher, key, "a rotated key must stop working")
             return 0
         if args.dry_run and not logged_in():
-            print(
-                "gcloud is not logged in (gcloud auth login): this plan assumes nothing exists yet."
-            )
+            print("gcloud is not logged in (gcloud auth login): this plan assumes nothing exists yet.")
             run.offline = True
         github = GitHub(run, settings)
         if not args.dry_run and (missing := missing_prerequisites(settings, args, github)):
             raise SetupError(
-                "nothing was read or changed; first:\n"
-                + "\n".join(f"{n}. {what}" for n, what in enumerate(missing, 1))
+                "nothing was read or changed; first:\n" + "\n".join(f"{n}. {what}" for n, what in enumerate(missing, 1))
             )
         if run.offline:
             github.ready = False
             repository_id = args.repository_id or settings.github_repository_id or "REPOSITORY_ID"
             owner_id = args.owner_id or settings.github_owner_id or "OWNER_ID"
-            managers = [*settings.release_manager_ids, *args.release_manager] or [
-                "YOUR_GITHUB_USER_ID"
-            ]
+            managers = [*settings.release_manager_ids, *args.release_manager] or ["YOUR_GITHUB_USER_ID"]
             number = settings.project_number or "PROJECT_NUMBER"
         else:
-            repository_id, owner_id = github_ids(
-                github, settings, args.repository_id, args.owner_id
-            )
+            repository_id, owner_id = github_ids(github, settings, args.repository_id, args.owner_id)
             wif = settings.workload_identity
             managers = release_managers(github, settings, args.release_manager) if wif else []
             number = project_number(run, settings)
@@ -886,7 +796,7 @@ def main() -> int:
         layers(run, settings, args, github, number, repository_id, owner_id, managers)
         return closing(run, settings, number, repository_id, owner_id, managers)
     except SetupError as error:
-        print(f"\nsetup_gcp.py stopped: {error}", file=sys.stderr)
+        print(f"\n{provenance.PROGRAM} stopped: {error}", file=sys.stderr)
         return 1
 
 
@@ -921,9 +831,7 @@ def confirm(changes: list[str], yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise SetupError(
-            "nothing was changed: confirm the changes above at a terminal, or pass --yes"
-        )
+        raise SetupError("nothing was changed: confirm the changes above at a terminal, or pass --yes")
     answer = input("Apply them? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise SetupError("nothing was changed: the changes above were not confirmed")
@@ -952,15 +860,11 @@ def layers(
     organisation.virtual_repository(run, settings, settings.virtual_repository, with_pypi=True)
     organisation.reader_account(run, settings)
     for member in [f"serviceAccount:{settings.reader}", *args.reader]:
-        grant(
-            run, settings, repository_resource(settings, settings.repository), member, READER_ROLE
-        )
+        grant(run, settings, repository_resource(settings, settings.repository), member, READER_ROLE)
     created = publisher(run, settings, repository_id)
     writers(run, settings, created)
     if wif:
-        organisation.pool_and_provider(
-            run, settings, owner_id, number, administer=args.organisation
-        )
+        organisation.pool_and_provider(run, settings, owner_id, number, administer=args.organisation)
         release_bindings(run, settings, number, repository_id, managers)
         no_keys_left(run, settings, github)
     github_environment(run, settings, github)
@@ -1009,8 +913,8 @@ def closing(
         data = " ".join(f"--data {key}={value}" for key, value in unrecorded.items())
         print(
             "\nRecord these values in the project (the publish workflow refuses to run without them), with a "
-            f"clean work tree:\n  {RECORD} {data}\nthen commit and push. --vcs-ref=:current: keeps the template "
-            "version: nothing else changes."
+            f"clean work tree:\n  {commands.record} {data}\nthen commit and push. --vcs-ref=:current: keeps the "
+            "template version: nothing else changes."
         )
     if settings.workload_identity:
         print(
@@ -1023,12 +927,8 @@ def closing(
             f"{settings.provider}, service account {settings.reader}."
         )
     else:
-        print(
-            f"\nDependabot reads with this repository's reader key (its Dependabot secret {READER_SECRET})."
-        )
-    print(
-        "Done. IAM changes can take a few minutes to apply; `python3 scripts/setup_gcp.py --check` verifies."
-    )
+        print(f"\nDependabot reads with this repository's reader key (its Dependabot secret {READER_SECRET}).")
+    print(f"Done. IAM changes can take a few minutes to apply; `{commands.setup} --check` verifies.")
     return 0
 
 

@@ -1,8 +1,9 @@
-"""What scripts/setup_gcp.py and scripts/gcp_organisation.py share: the settings, and one runner
-that reads Google Cloud and GitHub, then applies, plans or checks every change.
+"""What the package layer (main.py) and the organisation layer (organisation.py) share: the
+settings, the commands the messages name, and one runner that reads Google Cloud and GitHub, then
+applies, plans or checks every change.
 
-Standard library only. The settings come from scripts/gcp_settings.json, which Copier renders
-from the answers; nothing else here is specific to one project.
+Standard library only. The settings come from the project's scripts/gcp_settings.json, which
+Copier renders from the answers; nothing else here is specific to one project.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SETTINGS = Path(__file__).with_name("gcp_settings.json")
+# In the project the tool runs in: Copier renders it from the answers.
+SETTINGS = Path("scripts", "gcp_settings.json")
 # Google documents that a new service account can take a while before it can be bound.
 RETRY_DELAYS = [float(s) for s in os.environ.get("SETUP_GCP_RETRY_DELAYS", "5 10 20 30").split()]
 READER_ROLE = "roles/artifactregistry.reader"
@@ -49,16 +52,29 @@ REGISTRY_WRITE_ROLES = (
 )
 
 
-def copier_command() -> str:
-    """How the project runs Copier (copier.yml's copier_command, in the settings): with uvx, at the
-    version the template is tested with, so nothing needs installing."""
-    if not SETTINGS.is_file():
-        return "uvx copier"
-    return str(json.loads(SETTINGS.read_text(encoding="utf-8")).get("copier", "uvx copier"))
+@dataclass
+class Commands:
+    """The commands the messages name, as this project runs them (set by Settings.load): Copier
+    with uvx at the version the template is tested with, and this tool as the README gives it."""
+
+    copier: str = "uvx copier"
+    setup: str = "gar-template-setup"
+
+    @property
+    def record(self) -> str:
+        return f"{self.copier} update --trust --defaults --vcs-ref=:current:"
 
 
-COPIER = copier_command()
-RECORD = f"{COPIER} update --trust --defaults --vcs-ref=:current:"
+commands = Commands()
+
+
+def installed_command() -> str | None:
+    """The tool's own name when it runs as installed on PATH (`uv tool install`), so messages name
+    the command the person uses; None when started otherwise (uvx, python -m)."""
+    name = "gar-template-setup"
+    found = shutil.which(name)
+    started = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    return name if found and started and Path(found).resolve() == started else None
 
 
 def lowercase_id(value: str, shortest: int, longest: int) -> bool:
@@ -113,11 +129,24 @@ class Settings:
     internal_index_url: str
     reader: str
     organisation_reader: str  # the organisation's reader; in key mode `reader` is the package's own
+    template_source: str  # the project's _src_path and _commit, as Copier recorded them
+    template_commit: str
 
     @classmethod
     def load(cls, path: Path = SETTINGS) -> Settings:
+        """The project's settings; they also set the commands the messages name."""
+        if not path.is_file():
+            raise SetupError(f"no {path} here: run this in a project made from gar-template, at its top level")
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        package, organisation = data["package"], data["organisation"]
+        if "template" not in data:
+            raise SetupError(
+                f"{path} comes from a template release that carried its own setup scripts: take "
+                f"the template's new release first ({data.get('copier', 'uvx copier')} update "
+                "--trust --defaults), then run the command its README gives"
+            )
+        package, organisation, template = data["package"], data["organisation"], data["template"]
+        commands.copier = data["copier"]
+        commands.setup = installed_command() or template["setup"]
         return cls(
             project_id=data["project_id"],
             project_number=data["project_number"],
@@ -144,9 +173,10 @@ class Settings:
             internal_index_url=organisation["internal_index_url"],
             reader=organisation["reader"],
             organisation_reader=(
-                f"{organisation.get('organisation_reader_id', '')}@{data['project_id']}"
-                ".iam.gserviceaccount.com"
+                f"{organisation.get('organisation_reader_id', '')}@{data['project_id']}.iam.gserviceaccount.com"
             ),
+            template_source=template["source"],
+            template_commit=template["commit"],
         )
 
     def problems(self) -> list[str]:
@@ -178,15 +208,11 @@ class Settings:
         if not re.fullmatch(r"[a-z]+(-[a-z]+[0-9]+)?", self.location):
             found.append(f"gcp_location: not a location: {self.location!r}")
         owner_name = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}"
-        if not re.fullmatch(owner_name, self.github_repository) or self.github_repository.endswith(
-            ("/.", "/..")
-        ):
+        if not re.fullmatch(owner_name, self.github_repository) or self.github_repository.endswith(("/.", "/..")):
             found.append(f"github_repository: not OWNER/NAME: {self.github_repository!r}")
         numbers = {
             "gcp_project_number": [self.project_number] if self.project_number else [],
-            "github_repository_id": [self.github_repository_id]
-            if self.github_repository_id
-            else [],
+            "github_repository_id": [self.github_repository_id] if self.github_repository_id else [],
             "github_owner_id": [self.github_owner_id] if self.github_owner_id else [],
             "github_release_manager_ids": self.release_manager_ids,
         }
@@ -261,9 +287,7 @@ class Runner:
             raise SetupError(f"`{shlex.join(args)}` failed:\n{result.stderr.strip()}")
         return json.loads(result.stdout or "null")
 
-    def change(
-        self, why: str, *args: str, stdin: str | None = None, shown: str | None = None
-    ) -> bool:
+    def change(self, why: str, *args: str, stdin: str | None = None, shown: str | None = None) -> bool:
         """A command that creates or changes something. True when it ran."""
         command = shown or shell_join(args)
         if self.mode == "check":
@@ -288,9 +312,7 @@ class Runner:
             except SetupError as error:
                 if delay is None or "does not exist" not in str(error):
                     raise
-                print(
-                    f"  the service account is not visible yet; retrying in {delay:g} s", flush=True
-                )
+                print(f"  the service account is not visible yet; retrying in {delay:g} s", flush=True)
                 time.sleep(delay)
 
 
@@ -302,9 +324,7 @@ def gh_ready() -> bool:
     """The GitHub CLI is installed and logged in."""
     if shutil.which("gh") is None:
         return False
-    return (
-        subprocess.run(["gh", "auth", "status"], capture_output=True, check=False).returncode == 0
-    )
+    return subprocess.run(["gh", "auth", "status"], capture_output=True, check=False).returncode == 0
 
 
 def section(title: str) -> None:
@@ -365,9 +385,7 @@ def grant(
     """`role` for `member` on `resource`, unless it is there already."""
     if member in members(resource.policy(run, settings), role):
         return
-    command = resource.command(
-        settings, "add-iam-policy-binding", f"--member={member}", f"--role={role}"
-    )
+    command = resource.command(settings, "add-iam-policy-binding", f"--member={member}", f"--role={role}")
     command.append("--condition=None")
     why = f"{resource.name}: {member} lacks {role}"
     if retry:
@@ -380,14 +398,10 @@ def described(member: str, role: str, condition: dict[str, str] | None) -> str:
     if not condition:
         return f"{member} holds {role}"
     named = condition.get("title") or condition.get("expression", "")
-    return (
-        f"{member} holds {role} under the condition {named!r} ({condition.get('expression', '')})"
-    )
+    return f"{member} holds {role} under the condition {named!r} ({condition.get('expression', '')})"
 
 
-def removal(
-    settings: Settings, resource: Resource, member: str, role: str, *, every_condition: bool
-) -> list[str]:
+def removal(settings: Settings, resource: Resource, member: str, role: str, *, every_condition: bool) -> list[str]:
     """The command that removes `member`'s binding of `role` from `resource`: the one without a
     condition, or with `every_condition` (--all) every one whatever its condition."""
     return resource.command(

@@ -4,7 +4,7 @@ The workload identity pool and its GitHub provider, the PyPI remote repository, 
 repository (every package's repository, then PyPI) and the read-only service account. A package's
 setup creates what is missing, so the first package needs one command; where the layer exists it
 is read and checked, never rewritten: a provider that differs stops the setup with the one
-command an administrator runs (`python3 scripts/setup_gcp.py --organisation`). The layer's version
+command an administrator runs (the tool's `--organisation`). The layer's version
 is recorded in the provider's and the virtual repository's descriptions.
 
 The release gate lives in the provider's attribute mapping, written with the CEL that Google
@@ -24,14 +24,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from gcp_cloud import (
+from .cloud import (
     READER_ROLE,
-    RECORD,
     TOKEN_CREATOR,
     Runner,
     Settings,
     SetupError,
     account_resource,
+    commands,
     gcloud,
     grant,
     repository_resource,
@@ -44,15 +44,12 @@ ISSUER = "https://token.actions.githubusercontent.com"
 RELEASE_ATTRIBUTE = "release"
 # The attributes the packages' bindings name: another provider of the pool must not map them.
 BOUND_ATTRIBUTES = (f"attribute.{RELEASE_ATTRIBUTE}", "attribute.repository_id")
-ADMINISTER = "python3 scripts/setup_gcp.py --organisation"
 PACKAGE_PRIORITY, PYPI_PRIORITY = 100, 1
 APIS = ("artifactregistry", "iam", "iamcredentials", "sts")
 
 
 def release_condition(environment: str) -> str:
-    version_tag = " || ".join(
-        f"assertion.ref.startsWith('refs/tags/v{digit}')" for digit in range(10)
-    )
+    version_tag = " || ".join(f"assertion.ref.startsWith('refs/tags/v{digit}')" for digit in range(10))
     return (
         "assertion.event_name == 'push' && assertion.ref_type == 'tag'"
         f" && ({version_tag})"
@@ -104,16 +101,10 @@ def apis(run: Runner, settings: Settings) -> None:
         )
 
 
-def pool_and_provider(
-    run: Runner, settings: Settings, owner_id: str, number: str, *, administer: bool
-) -> None:
-    section(
-        f"Workload identity pool {settings.pool} and provider {settings.provider} (organisation)"
-    )
+def pool_and_provider(run: Runner, settings: Settings, owner_id: str, number: str, *, administer: bool) -> None:
+    section(f"Workload identity pool {settings.pool} and provider {settings.provider} (organisation)")
     where = ("--location=global",)
-    pool = run.read_json(
-        *gcloud(settings, "iam", "workload-identity-pools", "describe", settings.pool, *where)
-    )
+    pool = run.read_json(*gcloud(settings, "iam", "workload-identity-pools", "describe", settings.pool, *where))
     if pool is None:
         run.change(
             f"pool {settings.pool} is missing",
@@ -151,9 +142,7 @@ def pool_and_provider(
     )
     # google-github-actions/auth asks for the provider's full name as the audience, which Google
     # accepts when the provider lists no audiences.
-    audience = (
-        f"https://iam.googleapis.com/{pool_name(settings, number)}/providers/{settings.provider}"
-    )
+    audience = f"https://iam.googleapis.com/{pool_name(settings, number)}/providers/{settings.provider}"
     wanted: dict[str, Any] = {
         "issuer": ISSUER,
         "attribute mapping": attribute_mapping(settings.environment),
@@ -192,9 +181,7 @@ def pool_and_provider(
     if not differences:
         print(f"provider {settings.provider} admits exactly what publishing needs ({LAYER})")
         return
-    report = "\n".join(
-        f"  {what}:\n    has   {have[what]}\n    needs {wanted[what]}" for what in differences
-    )
+    report = "\n".join(f"  {what}:\n    has   {have[what]}\n    needs {wanted[what]}" for what in differences)
     recorded = found.get("description") or "no recorded layer (an earlier template)"
     if not administer:
         raise SetupError(
@@ -203,7 +190,7 @@ def pool_and_provider(
             "A package's setup never rewrites the organisation layer, and a token refused by the condition "
             "is the 403 'Failed to generate Google Cloud federated token'. If the provider names another "
             "owner, give this package its own pool (--data gcp_workload_identity_pool=NEW_ID); otherwise an "
-            f"administrator runs, once, from a project on this template version:\n  {ADMINISTER}"
+            f"administrator runs, once, from a project on this template version:\n  {commands.setup} --organisation"
         )
     print(f"updating provider {settings.provider} to {LAYER}:\n{report}")
     run.change(
@@ -237,7 +224,7 @@ def repository_checked(found: dict[str, Any], name: str, mode: str) -> None:
     if found.get("format") != "PYTHON" or found.get("mode") != mode:
         raise SetupError(
             f"The repository {name} exists as {found.get('format')} {found.get('mode')}, not PYTHON {mode}. "
-            f"Nothing was changed: choose another name ({RECORD} "
+            f"Nothing was changed: choose another name ({commands.record} "
             "--data KEY=NEW_NAME) or remove that repository."
         )
 
@@ -246,9 +233,7 @@ def organisation_names(run: Runner, settings: Settings) -> None:
     """The organisation's repositories are the ones its first setup made: a project whose settings
     name others (any writer can change the answers) stops, changing nothing, rather than make a
     second set that uv or pip would then trust."""
-    listed = run.read_json(
-        *gcloud(settings, "artifacts", "repositories", "list", f"--location={settings.location}")
-    )
+    listed = run.read_json(*gcloud(settings, "artifacts", "repositories", "list", f"--location={settings.location}"))
     ours: dict[str, list[str]] = {
         "gcp_pypi_remote": [],
         "gcp_internal_repository": [],
@@ -259,13 +244,8 @@ def organisation_names(run: Runner, settings: Settings) -> None:
         described = str(found.get("description") or "")
         if found.get("mode") == "REMOTE_REPOSITORY" and described.startswith("PyPI, cached"):
             ours["gcp_pypi_remote"].append(name)
-        elif (
-            found.get("mode") == "VIRTUAL_REPOSITORY"
-            and "gar-template organisation layer" in described
-        ):
-            key = (
-                "gcp_virtual_repository" if "then PyPI" in described else "gcp_internal_repository"
-            )
+        elif found.get("mode") == "VIRTUAL_REPOSITORY" and "gar-template organisation layer" in described:
+            key = "gcp_virtual_repository" if "then PyPI" in described else "gcp_internal_repository"
             ours[key].append(name)
     named = {
         "gcp_pypi_remote": settings.pypi_remote,
@@ -277,7 +257,7 @@ def organisation_names(run: Runner, settings: Settings) -> None:
             raise SetupError(
                 f"The organisation's {key} is {', '.join(existing)}; this project names "
                 f"{named[key]}. Nothing was changed. Record the organisation's: "
-                f"{RECORD} --data {key}={existing[0]}"
+                f"{commands.record} --data {key}={existing[0]}"
             )
 
 
@@ -298,9 +278,7 @@ def pypi_remote(run: Runner, settings: Settings) -> None:
         return
     run.change(
         f"remote repository {name} is missing",
-        *gcloud(
-            settings, "artifacts", "repositories", "create", name, f"--location={settings.location}"
-        ),
+        *gcloud(settings, "artifacts", "repositories", "create", name, f"--location={settings.location}"),
         "--repository-format=python",
         "--mode=remote-repository",
         "--remote-repo-config-desc=PyPI",
@@ -317,9 +295,7 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
     """A virtual repository of every package repository (`with_pypi`: then PyPI); this package's
     repository joins it."""
     location = f"--location={settings.location}"
-    found = run.read_json(
-        *gcloud(settings, "artifacts", "repositories", "describe", name, location)
-    )
+    found = run.read_json(*gcloud(settings, "artifacts", "repositories", "describe", name, location))
     ours = {
         "id": settings.repository,
         "repository": settings.repository_name(settings.repository),
@@ -348,9 +324,7 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
     # Another package's setup may rewrite the same list at the same moment: the read that the
     # write is built on happens under the organisation's lock.
     with organisation_lock(run, settings):
-        found = run.read_json(
-            *gcloud(settings, "artifacts", "repositories", "describe", name, location)
-        )
+        found = run.read_json(*gcloud(settings, "artifacts", "repositories", "describe", name, location))
         if reads_ours(settings, name, found, with_pypi):
             return
         upstreams = upstream_policies(found)
@@ -359,8 +333,7 @@ def virtual_repository(run: Runner, settings: Settings, name: str, *, with_pypi:
         run.change(
             f"virtual repository {name} does not read {settings.repository}",
             *gcloud(settings, "artifacts", "repositories", "update", name, location),
-            "--upstream-policy-file="
-            + upstreams_file(run, name, [*packages, ours, *(pypi or pypi_upstream)]),
+            "--upstream-policy-file=" + upstreams_file(run, name, [*packages, ours, *(pypi or pypi_upstream)]),
         )
 
 
@@ -382,17 +355,13 @@ def reads_ours(settings: Settings, name: str, found: dict[str, Any], with_pypi: 
         raise SetupError(
             f"The virtual repository {name} reads {settings.pypi_remote} (PyPI), but it is uv's "
             "index of internal packages only: a public upload under an internal name would be "
-            f"installed. Nothing was changed. Remove that upstream: {ADMINISTER}"
+            f"installed. Nothing was changed. Remove that upstream: {commands.setup} --organisation"
         )
-    if (
-        pypi
-        and packages
-        and max(u.get("priority", 0) for u in pypi) >= min(u.get("priority", 0) for u in packages)
-    ):
+    if pypi and packages and max(u.get("priority", 0) for u in pypi) >= min(u.get("priority", 0) for u in packages):
         raise SetupError(
             f"The virtual repository {name} reads {settings.pypi_remote} (PyPI) before or beside the "
             "internal packages: a public upload under an internal name would win. Nothing was changed. "
-            f"Give {settings.pypi_remote} the lowest priority: {ADMINISTER}"
+            f"Give {settings.pypi_remote} the lowest priority: {commands.setup} --organisation"
         )
     return any(str(u.get("repository", "")).endswith(f"/{settings.repository}") for u in upstreams)
 
@@ -453,7 +422,7 @@ def reader_account(run: Runner, settings: Settings) -> bool:
         raise SetupError(
             f"The reader account {settings.reader} is a package's publisher: '{described}'. Nothing "
             "was changed. Name the organisation's read-only account: "
-            f"{RECORD} --data gcp_reader_service_account=ID"
+            f"{commands.record} --data gcp_reader_service_account=ID"
         )
     if found is None:
         created = run.change(
@@ -463,12 +432,8 @@ def reader_account(run: Runner, settings: Settings) -> bool:
         )
     member = f"serviceAccount:{settings.reader}"
     for name in (settings.pypi_remote, settings.internal_repository, settings.virtual_repository):
-        grant(
-            run, settings, repository_resource(settings, name), member, READER_ROLE, retry=created
-        )
+        grant(run, settings, repository_resource(settings, name), member, READER_ROLE, retry=created)
     if not settings.workload_identity:
         # The auth action mints a short-lived token from the key: Token Creator on itself.
-        grant(
-            run, settings, account_resource(settings.reader), member, TOKEN_CREATOR, retry=created
-        )
+        grant(run, settings, account_resource(settings.reader), member, TOKEN_CREATOR, retry=created)
     return created
