@@ -124,7 +124,7 @@ def report_setup_moved() -> None:
     say(
         "gar-template: the Google Cloud setup is no longer copied into the project "
         f"({', '.join(carried)}): it is gar-template's command, run at the template release this "
-        "project records (README, 'Google Cloud setup'). Check the setup with it once:",
+        "project records (its README.md, section Google Cloud setup). Check the setup with it once:",
         f"$ {SETUP} --check",
         "An organisation runs the copy it pins instead (docs/publishing.md).",
     )

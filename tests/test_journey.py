@@ -1,7 +1,7 @@
 """The documented path from `copier copy` to a second release, walked in order as a user would.
 
 Every command comes from what the template prints or documents: the README's copy command, the
-message after copy, what scripts/setup_gcp.py prints, the publish workflow's own error messages
+message after copy, what the Google Cloud setup prints, the publish workflow's own error messages
 and steps. Only what stands in for the outside world is swapped: a local tagged clone for
 `gh:OWNER/gar-template`, a bare repository for GitHub, stand-ins for gcloud and gh, pypiserver for
 Artifact Registry and for PyPI. A drift between what is printed and what works fails here.
@@ -219,7 +219,10 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
         TAG="v0.1.0",
     )
     assert early.returncode == 1
-    assert "Nothing was uploaded" in early.stdout and "python3 scripts/setup_gcp.py" in early.stdout
+    # The README's one setup line: the template's command at the release the project records.
+    setup_line = next(line for line in (project / "README.md").read_text().splitlines() if line.startswith("uvx --from"))
+    assert setup_line == f"uvx --from git+file://{template}@v0.1.0 gar-template-setup"
+    assert "Nothing was uploaded" in early.stdout and setup_line in early.stdout
     retry = early.stdout.split("release the same version again: ", 1)[1].strip()
     # The run's failure job, which GitHub shows last, says the same with the configuration job's output.
     summary = run_job_step(
@@ -239,7 +242,7 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     assert summary.stdout.split("release the same version again: ", 1)[1].strip() == retry
 
     # Step 2: Google Cloud, then the command the script prints, then the printed commit.
-    assert commands[3:5] == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
+    assert commands[3:5] == [f"{setup_line} --dry-run", setup_line]
     user.sh(commands[3], project)
     assert cloud.changing_calls() == [], "a dry run reads and plans, never changes"
     # At a terminal, as a person runs it: the changes that give rights are listed, then confirmed.

@@ -86,8 +86,9 @@ def test_changing_an_answer_rewrites_every_place_that_uses_it(update_setup: Upda
     assert [" ".join(change.split()) for change in changes] == [
         f"gcp_location: {before} -> {after} (the location of the Artifact Registry repository)"
     ]
-    commands = [line.strip() for line in message.splitlines() if line.strip().startswith("python3 ")]
-    assert commands == ["python3 scripts/setup_gcp.py --dry-run", "python3 scripts/setup_gcp.py"]
+    commands = [line.strip() for line in message.splitlines() if line.strip().startswith("uvx --from ")]
+    setup = f"uvx --from git+file://{update_setup.template}@v0.2.0 gar-template-setup"
+    assert commands == [f"{setup} --dry-run", setup], "the setup at the release the project now records"
     # The dry run, as printed, plans the repository in the new location.
     dry_run = run(*shlex.split(commands[0]), cwd=project)
     assert f"--location={after}" in dry_run or f"--location {after}" in dry_run, dry_run
@@ -99,7 +100,7 @@ def test_an_update_that_changes_no_google_cloud_answer_says_nothing_about_it(
     project = update_setup.fresh_project(tmp_path / "project")
     result = copier_cli("update", "--trust", "--defaults", "--data", "description=Now with ledgers.", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert "setup_gcp.py" not in result.stdout + result.stderr
+    assert "Run the Google Cloud setup again" not in " ".join((result.stdout + result.stderr).split())
 
 
 def test_overlapping_edits_fail_the_update_and_name_the_file_with_nothing_lost(
@@ -304,7 +305,11 @@ def test_dropped_files_go_unless_edited_and_uv_lock_follows(
         " D " + CHECKLIST,
         " M .copier-answers.yml",
         " M .gitignore",
+        # The setup's line follows the template release the project records.
+        " M README.md",
+        " M docs/publishing.md",
         " M pyproject.toml",
+        " M scripts/gcp_settings.json",
         " M uv.lock",
         "?? " + SCRATCH,
     ]

@@ -275,7 +275,8 @@ def test_publish_coordinates_are_rendered_once_from_the_answers(project: Generat
             "RECORDED_REPOSITORY_ID": answers["github_repository_id"],
             "RECORDED_OWNER_ID": answers["github_owner_id"],
         }
-        assert "python3 scripts/setup_gcp.py" in configuration
+        assert "Run the Google Cloud setup (README.md, Google Cloud setup);" in configuration
+        assert "\n## Google Cloud setup\n" in (project.path / "README.md").read_text()
         if answers["gcp_project_number"]:
             assert workflow["env"]["GCP_WORKLOAD_IDENTITY_PROVIDER"] == (
                 f"projects/{answers['gcp_project_number']}/locations/global/workloadIdentityPools/"
@@ -295,11 +296,6 @@ def test_no_expression_is_expanded_inside_a_run_script(project: Generated) -> No
         for job in workflow["jobs"].values():
             for step in job.get("steps", []):
                 assert "${{" not in step.get("run", ""), f"{workflow_file.name}: {step.get('name')}"
-
-
-def test_setup_script_is_executable(all_projects: list[Generated]) -> None:
-    scripts = [p.path / "scripts" / "setup_gcp.py" for p in all_projects]
-    assert all(os.access(script, os.X_OK) for script in scripts)
 
 
 def test_template_update_workflow_exists_only_when_asked_for_with_least_privilege(project: Generated) -> None:
@@ -341,7 +337,7 @@ def test_template_update_workflow_exists_only_when_asked_for_with_least_privileg
 
 
 def test_the_first_push_with_internal_dependencies_warns_instead_of_failing(generate, tmp_path: Path) -> None:
-    """Before scripts/setup_gcp.py has run, the test workflow has nothing to sign in with: each job
+    """Before the Google Cloud setup has run, the test workflow has nothing to sign in with: each job
     says what is missing, skips the login, and installs what PyPI has (all a new project needs)."""
     project = tmp_path / "first-push"
     template = plain_template(tmp_path / "template")
@@ -363,7 +359,8 @@ def test_the_first_push_with_internal_dependencies_warns_instead_of_failing(gene
         )
         assert said.returncode == 0
         assert "::warning::Internal dependencies cannot be installed yet" in said.stdout
-        assert "Run python3 scripts/setup_gcp.py" in said.stdout
+        assert "Run the Google Cloud setup (README.md, Google Cloud setup) and" in said.stdout, said.stdout
+        assert "\n## Google Cloud setup\n" in (project / "README.md").read_text()
         # Key mode: the secret is empty until the setup stores it, and the login is skipped.
         checked = workflow_steps.run_step(
             key,

@@ -50,7 +50,13 @@ def default_answers() -> dict[str, object]:
         worker = copier.run_copy(
             str(source), Path(scratch, "project"), defaults=True, pretend=True, quiet=True, unsafe=True
         )
-        return dict(worker.answers.combined)
+        answers = dict(worker.answers.combined)
+    # setup_command names the template's source and release: shown as a copy of
+    # gh:OWNER/gar-template at a release gets it, not as this scratch copy.
+    answers["setup_command"] = str(answers["setup_command"]).replace(
+        f"--from {source} ", "--from git+https://github.com/OWNER/gar-template@vX.Y.Z "
+    )
+    return answers
 
 
 def code(value: object) -> str:

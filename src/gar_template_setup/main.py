@@ -745,7 +745,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.yes:
             print(
                 f"\n{provenance.PROGRAM} stopped: nothing was read or changed. Run the tool your "
-                "organisation pins (README, 'Google Cloud'), or pass --yes once you trust "
+                "organisation pins (the project's docs/publishing.md, One-time Google Cloud setup), or pass "
+                "--yes once you trust "
                 "the source the project records.",
                 file=sys.stderr,
             )
