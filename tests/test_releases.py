@@ -8,6 +8,7 @@ as printed, and every release updated to HEAD giving exactly the files of a fres
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -338,8 +339,14 @@ def test_every_release_updates_to_head_as_a_fresh_copy(released: Released, answe
         old = copier_cli("copy", "--trust", "--defaults", *given, "--vcs-ref", tag, released.path, project)
         assert old.returncode == 0, old.stderr
         assert git(project, "status", "--porcelain", "--untracked-files=all") == "", "the copy task committed it"
+        carried_setup = (project / "scripts/setup_gcp.py").is_file()  # releases up to 0.2.0 copied it
         updated = copier_cli("update", "--trust", "--defaults", "--vcs-ref", "HEAD", cwd=project)
         assert updated.returncode == 0, updated.stdout + updated.stderr
+        if carried_setup:
+            said = " ".join(updated.stdout.split())
+            setup = json.loads((project / "scripts/gcp_settings.json").read_text())["template"]["setup"]
+            assert "the Google Cloud setup is no longer copied into the project" in said, said
+            assert f"{setup} --check" in said, "the update prints the command that replaces the scripts"
         recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
         same = {key: value for key, value in recorded.items() if not key.startswith("_")}
         key = yaml.safe_dump(same, sort_keys=True)

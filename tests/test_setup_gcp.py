@@ -1004,3 +1004,78 @@ def test_the_tool_is_standard_library_python_linted_formatted_and_typed(tmp_path
         assert result.returncode == 0, result.stdout + result.stderr
     scripts = TEMPLATE_ROOT / "template" / "scripts"
     assert [p.name for p in scripts.iterdir() if p.name.startswith("gcp_")] == ["gcp_settings.json.jinja"]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "gh:Acme/gar-template",
+        "https://github.com/acme/gar-template.git",
+        "git+https://github.com/acme/gar-template",
+        "git@github.com:acme/gar-template.git",
+        "ssh://git@github.com/acme/gar-template",
+        "https://github.com/acme/gar-template/",
+    ],
+)
+def test_every_spelling_of_a_template_source_compares_as_one(spelling: str) -> None:
+    from gar_template_setup import provenance
+
+    assert provenance.comparable(spelling) == "https://github.com/acme/gar-template"
+    assert provenance.comparable("gh:acme/gar-template-fork") != "https://github.com/acme/gar-template"
+
+
+def test_a_local_source_compares_by_its_path(tmp_path: Path) -> None:
+    from gar_template_setup import provenance
+
+    (tmp_path / "gar-template").mkdir()
+    absolute = provenance.comparable(str(tmp_path / "gar-template"))
+    assert absolute == (tmp_path / "gar-template").as_uri()
+    assert provenance.comparable("../gar-template", tmp_path / "project") == absolute
+    assert provenance.comparable(f"git+{absolute}") == absolute
+
+
+@pytest.mark.parametrize(
+    ("recorded", "named"),
+    [
+        ({"source": "gh:attacker/gar-template"}, "records its template as gh:attacker/gar-template"),
+        ({"commit": "v999.0.0"}, "rendered by template v999.0.0, newer than this tool"),
+        ({"commit": "v999.0.0-3-gabc1234"}, "rendered by template v999.0.0-3-gabc1234, newer"),
+    ],
+)
+def test_a_project_that_names_another_source_or_a_newer_release_is_refused_without_yes(
+    generate, tmp_path: Path, recorded: dict[str, str], named: str
+) -> None:
+    """The line in a README is built from answers any writer can edit: a fork there, or a release
+    the tool does not know, is shown and refused before anything is read, unless --yes."""
+    base = settings_of(generate("defaults").path)["template"]
+    project = package(generate("defaults"), tmp_path, template={**base, **recorded})
+    cloud = stand_ins(tmp_path, project)
+    refused = setup(cloud, project, confirm=False, ok=False)
+    assert refused.returncode == 1 and named in refused.stdout, refused.stdout
+    assert "nothing was read or changed" in refused.stderr and "--yes" in refused.stderr
+    assert cloud.gcloud()["calls"] == [] and cloud.gh()["calls"] == []
+    accepted = setup(cloud, project)  # --yes: the person has seen the source and trusts it
+    assert named in accepted.stdout and "Done." in accepted.stdout
+
+
+def test_the_project_this_checkout_renders_is_accepted_without_yes(generate) -> None:
+    """A project copied from this checkout names it: the tool, installed from it, has no objection."""
+    from gar_template_setup import provenance
+
+    template = settings_of(generate("defaults").path)["template"]
+    assert provenance.objections(template["source"], template["commit"], generate("defaults").path) == []
+
+
+def test_settings_of_a_release_that_copied_the_scripts_ask_for_the_update_first(generate, tmp_path: Path) -> None:
+    settings = settings_of(generate("defaults").path)
+    del settings["template"]  # as releases up to 0.2.0 rendered them
+    project = tmp_path / "earlier"
+    (project / "scripts").mkdir(parents=True)
+    (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
+    cloud = stand_ins(tmp_path, project)
+    stopped = setup(cloud, project, ok=False)
+    assert stopped.returncode == 1
+    assert f"take the template's new release first ({settings['copier']} update --trust --defaults)" in " ".join(
+        stopped.stderr.split()
+    )
+    assert cloud.gcloud()["calls"] == []

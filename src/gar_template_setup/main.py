@@ -692,11 +692,7 @@ def plan_report(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=provenance.PROGRAM, description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=f"%(prog)s {provenance.tool().version} from {provenance.tool().source}",
-    )
+    parser.add_argument("--version", action="store_true", help="say which release of the tool this is, and its source")
     modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--dry-run", action="store_true", help="read, then print the commands it would run")
     modes.add_argument("--check", action="store_true", help="read only; exit 1 naming each mismatch")
@@ -726,6 +722,10 @@ def main(argv: list[str] | None = None) -> int:
         "terminal); also act on a project that records another template source or a newer release",
     )
     args = parser.parse_args(argv)
+    if args.version:  # printed whole: argparse's own version action wraps it at the terminal's width
+        own = provenance.tool()
+        print(f"{provenance.PROGRAM} {own.version} from {own.source or 'an unknown source'}")
+        return 0
     try:
         settings = Settings.load()
     except SetupError as error:
