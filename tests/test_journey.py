@@ -220,7 +220,8 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     )
     assert early.returncode == 1
     # The README's one setup line: the template's command at the release the project records.
-    setup_line = next(line for line in (project / "README.md").read_text().splitlines() if line.startswith("uvx --from"))
+    readme = (project / "README.md").read_text().splitlines()
+    setup_line = next(line for line in readme if line.startswith("uvx --from"))
     assert setup_line == f"uvx --from git+file://{template}@v0.1.0 gar-template-setup"
     assert "Nothing was uploaded" in early.stdout and setup_line in early.stdout
     retry = early.stdout.split("release the same version again: ", 1)[1].strip()

@@ -12,7 +12,6 @@ code, without a Copier run each. What the resulting policy admits is tested in t
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import re
 import shlex
@@ -24,10 +23,11 @@ from pathlib import Path
 
 import pytest
 import real_gcloud
-from gar_template_setup import cloud as gcp_cloud
 from cloud import SETUP, StandIns, accounts_usable, github_claims
 from helpers import TEMPLATE_ROOT, Generated, defaults
 from test_validators import BAD_ANSWERS
+
+from gar_template_setup import cloud as gcp_cloud
 
 REPOSITORY_ID, OWNER_ID, USER_ID = "1000001", "2000001", "5000001"
 # The defaults project's names, as copier.yml derives them.
@@ -333,9 +333,7 @@ def test_missing_prerequisites_are_reported_together_the_login_first(generate, t
 
 def test_every_flag_has_help(generate, tmp_path: Path) -> None:
     project = package(generate("defaults"), tmp_path)
-    shown = subprocess.run(
-        [*SETUP, "--help"], cwd=project, capture_output=True, text=True, check=True
-    ).stdout
+    shown = subprocess.run([*SETUP, "--help"], cwd=project, capture_output=True, text=True, check=True).stdout
     # argparse writes a flag's help beside it, or on the next line, indented, when the flag is long.
     flags = re.findall(r"^  (--[a-z-]+)(?: [A-Z_]+)?(.*)\n(?: {20,}(\S.*))?", shown, re.MULTILINE)
     assert len(flags) >= 10
