@@ -210,3 +210,9 @@ def test_each_key_mode_package_reads_as_an_account_of_its_own(all_projects: list
         assert account_id != organisation["organisation_reader_id"]
         readers[project.name] = account_id
     assert len(readers) >= 2 and len(set(readers.values())) == len(readers), readers
+
+
+def test_the_generated_readme_stays_short(project: Generated) -> None:
+    """The README is where a new owner starts: 160 lines at most, the details in docs/."""
+    lines = (project.path / "README.md").read_text().splitlines()
+    assert len(lines) <= 160, f"{project.name}: the README has {len(lines)} lines"
