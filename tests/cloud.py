@@ -9,11 +9,16 @@ set such as `.../attribute.NAME/VALUE` in an IAM binding matches when that attri
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,9 +131,57 @@ class StandIns:
 
     def setup(self, project: Path, *args: str, confirm: bool = True) -> subprocess.CompletedProcess[str]:
         """The setup, run in `project`, against these stand-ins; its temporary files go beside
-        them. With no terminal here, `confirm` passes --yes for the changes that give rights."""
-        confirmed = ("--yes",) if confirm else ()
-        return self.run(*SETUP, *args, *confirmed, cwd=project, TMPDIR=str(self.bin.parent))
+        them. With no terminal here, `confirm` passes --yes for the changes that give rights.
+
+        In this process: the tool's main() with the project as the working directory and the
+        stand-ins' environment, each gcloud or gh it starts answered by the stand-in's own main()
+        here too (the same code, state files and locks as the processes), which saves some sixty
+        Python starts a setup. Setups that must run at once are processes (start_setup)."""
+        from gar_template_setup.main import main
+
+        confirmed = ["--yes"] if confirm else []
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            self.environment(project, TMPDIR=str(self.bin.parent)),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            try:
+                code = main([*args, *confirmed])
+            except SystemExit as stopped:  # argparse, for a wrong flag or --help
+                code = stopped.code if isinstance(stopped.code, int) else 1
+        return subprocess.CompletedProcess([*SETUP, *args, *confirmed], code, out.getvalue(), err.getvalue())
+
+    @contextlib.contextmanager
+    def environment(self, project: Path, **extra: str) -> Iterator[None]:
+        """This process as a setup's: the stand-ins' environment, the project as the working
+        directory, no terminal, and subprocess.run answering gcloud and gh from the stand-ins."""
+        saved_environ, saved_cwd, saved_stdin = dict(os.environ), Path.cwd(), sys.stdin
+        saved_tempdir, real_run = tempfile.tempdir, subprocess.run
+        stand_ins = {name: (self.bin / name).resolve() for name in ("gcloud", "gh") if (self.bin / name).exists()}
+
+        def run(args: Any, *positional: Any, **options: Any) -> Any:
+            found = shutil.which(args[0]) if isinstance(args, list | tuple) and args else None
+            target = Path(found).resolve() if found else None
+            if target is None or target not in stand_ins.values():
+                return real_run(args, *positional, **options)
+            return answer_in_process([str(a) for a in args], target, options)
+
+        os.environ.clear()
+        os.environ.update(self.env(**extra))
+        tempfile.tempdir = extra.get("TMPDIR")
+        os.chdir(project)
+        sys.stdin = io.StringIO("")
+        subprocess.run = run  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            subprocess.run = real_run  # type: ignore[assignment]
+            sys.stdin = saved_stdin
+            os.chdir(saved_cwd)
+            tempfile.tempdir = saved_tempdir
+            os.environ.clear()
+            os.environ.update(saved_environ)
 
     def start_setup(self, project: Path, **extra: str) -> subprocess.Popen[str]:
         """The same, confirmed, started and left running, its output merged: for setups at once,
@@ -150,6 +203,31 @@ class StandIns:
         return subprocess.run(
             [str(a) for a in args], cwd=cwd, env=self.env(**extra), capture_output=True, text=True, check=False
         )
+
+
+def answer_in_process(args: list[str], stand_in: Path, options: dict[str, Any]) -> subprocess.CompletedProcess[Any]:
+    """What the stand-in process would answer to `args`, from its main() in this process."""
+    import fake_gcloud
+    import fake_gh
+
+    given = options.get("input")
+    text = bool(options.get("text"))
+    out, err = io.StringIO(), io.StringIO()
+    saved_argv, saved_stdin = sys.argv, sys.stdin
+    sys.argv = args
+    sys.stdin = io.StringIO(given.decode() if isinstance(given, bytes) else given or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = fake_gcloud.main() if stand_in.name == "fake_gcloud.py" else fake_gh.main(args[1:])
+            except SystemExit as stopped:
+                code = stopped.code if isinstance(stopped.code, int) else 1
+    finally:
+        sys.argv, sys.stdin = saved_argv, saved_stdin
+    stdout, stderr = out.getvalue(), err.getvalue()
+    if not text:
+        return subprocess.CompletedProcess(args, code, stdout.encode(), stderr.encode())
+    return subprocess.CompletedProcess(args, code, stdout, stderr)
 
 
 def github_claims(
