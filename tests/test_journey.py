@@ -20,7 +20,16 @@ import pexpect
 import workflow_steps
 import yaml
 from cloud import StandIns
-from helpers import TEMPLATE_ROOT, commit, git, pinned_copier, pinned_requirements, run, working_tree_clone
+from helpers import (
+    TEMPLATE_ROOT,
+    commit,
+    git,
+    markdown_section,
+    pinned_copier,
+    pinned_requirements,
+    run,
+    working_tree_clone,
+)
 from package_index import running_index
 
 GITHUB_IDS = {"GITHUB_REPOSITORY_ID": "1000001", "GITHUB_REPOSITORY_OWNER_ID": "2000001"}
@@ -220,10 +229,11 @@ def test_from_copy_to_a_second_release(tmp_path: Path, shared_venv) -> None:
     )
     assert early.returncode == 1
     # The README's one setup line: the template's command at the release the project records.
-    readme = (project / "README.md").read_text().splitlines()
+    readme = markdown_section((project / "README.md").read_text(), "## Google Cloud setup").splitlines()
     setup_line = next(line for line in readme if line.startswith("uvx --from"))
     assert setup_line == f"uvx --from git+file://{template}@v0.1.0 gar-template-setup"
-    assert "Nothing was uploaded" in early.stdout and setup_line in early.stdout
+    assert "Nothing was uploaded" in early.stdout
+    assert "Run the Google Cloud setup (README.md, Google Cloud setup)" in early.stdout
     retry = early.stdout.split("release the same version again: ", 1)[1].strip()
     # The run's failure job, which GitHub shows last, says the same with the configuration job's output.
     summary = run_job_step(

@@ -31,7 +31,6 @@ from helpers import (
     UpdateSetup,
     commit,
     copier_cli,
-    edit,
     git,
     overlapping_edit,
     pinned_copier,
@@ -210,6 +209,21 @@ def rendered_numstat(template: Path) -> set[str]:
     return found
 
 
+def with_release_lines(numstat: set[str], origin: Path) -> set[str]:
+    """`numstat` plus the lines that name the template release the project records, which follow
+    it to v0.2.0: the setup's command (`...@v0.1.0 gar-template-setup`) and the settings' record."""
+    found = git(origin, "grep", "--count", "-e", "@v0.1.0 ", "-e", '"commit": "v0.1.0"', "main", "--")
+    counts = {name.removeprefix("main:"): int(n) for name, n in (line.rsplit(":", 1) for line in found.splitlines())}
+    merged = {}
+    for line in numstat:
+        added, removed, name = line.split("\t")
+        merged[name] = (int(added), int(removed))
+    for name, n in counts.items():
+        added, removed = merged.get(name, (0, 0))
+        merged[name] = (added + n, removed + n)
+    return {f"{a}\t{r}\t{name}" for name, (a, r) in merged.items()}
+
+
 def test_a_newer_release_gives_one_pull_request_with_exactly_the_template_change(
     update_setup: UpdateSetup, runner_path: str, tmp_path: Path
 ) -> None:
@@ -224,7 +238,9 @@ def test_a_newer_release_gives_one_pull_request_with_exactly_the_template_change
 
     # The branch holds the template's change and the new version in the answers file, nothing else.
     numstat = set(git(origin, "diff", "--numstat", "main", "template-update").splitlines())
-    assert numstat == rendered_numstat(update_setup.template) | {"1\t1\t.copier-answers.yml"}
+    assert numstat == with_release_lines(rendered_numstat(update_setup.template), origin) | {
+        "1\t1\t.copier-answers.yml"
+    }
     answers_diff = git(origin, "diff", "-U0", "main", "template-update", "--", ".copier-answers.yml")
     assert [line for line in answers_diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
         "-_commit: v0.1.0",
@@ -425,11 +441,21 @@ def test_a_private_template_reaches_the_update_job_as_a_bundle_without_a_token(
     github.com); the job `update`, holding no token, updates from that bundle through the URL the
     answers file records."""
     private = "your-org/private-template"
-    project = update_setup.fresh_project(tmp_path / "project")
-    answers = project / ".copier-answers.yml"
-    recorded = yaml.safe_load(answers.read_text())["_src_path"]
-    edit(answers, f"_src_path: {recorded}", f"_src_path: gh:{private}")
-    commit(project, "The template's URL on github.com", "--all")
+    # A project copied from github.com: git reads the private repository's URL as the local clone.
+    on_github = {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": f"url.{update_setup.template}.insteadOf",
+        "GIT_CONFIG_VALUE_0": f"https://github.com/{private}.git",
+        "GIT_CONFIG_KEY_1": f"url.{update_setup.template}.insteadOf",
+        "GIT_CONFIG_VALUE_1": f"https://github.com/{private}",
+    }
+    project = tmp_path / "project"
+    copied = copier_cli(
+        "copy", "--trust", "--defaults", "--data", "template_updates=true", "--vcs-ref", "v0.1.0", f"gh:{private}",
+        project, env={**os.environ, **on_github},
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_src_path"] == f"gh:{private}"
     job = Run(bare(project, tmp_path / "origin.git"), tmp_path / "run", runner_path, tmp_path / "gh.json")
 
     fetch = tmp_path / "template-runner-temp"
