@@ -212,7 +212,7 @@ def rendered_numstat(template: Path) -> set[str]:
 def with_release_lines(numstat: set[str], origin: Path) -> set[str]:
     """`numstat` plus the lines that name the template release the project records, which follow
     it to v0.2.0: the setup's command (`...@v0.1.0 gar-template-setup`) and the settings' record."""
-    found = git(origin, "grep", "--count", "-e", "@v0.1.0 ", "-e", '"commit": "v0.1.0"', "main", "--")
+    found = git(origin, "grep", "--count", "-e", "@v0.1.0", "-e", '"commit": "v0.1.0"', "main", "--")
     counts = {name.removeprefix("main:"): int(n) for name, n in (line.rsplit(":", 1) for line in found.splitlines())}
     merged = {}
     for line in numstat:

@@ -24,8 +24,14 @@ from typing import Any
 
 # In the project the tool runs in: Copier renders it from the answers.
 SETTINGS = Path("scripts", "gcp_settings.json")
+
+
 # Google documents that a new service account can take a while before it can be bound.
-RETRY_DELAYS = [float(s) for s in os.environ.get("SETUP_GCP_RETRY_DELAYS", "5 10 20 30").split()]
+def retry_delays() -> list[float]:
+    """Seconds between attempts; SETUP_GCP_RETRY_DELAYS (read when used) shortens them in tests."""
+    return [float(s) for s in os.environ.get("SETUP_GCP_RETRY_DELAYS", "5 10 20 30").split()]
+
+
 READER_ROLE = "roles/artifactregistry.reader"
 WRITER_ROLE = "roles/artifactregistry.writer"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
@@ -305,7 +311,7 @@ class Runner:
 
     def retrying(self, why: str, *args: str) -> None:
         """A binding that names a service account created a moment ago: wait while it propagates."""
-        for delay in [*RETRY_DELAYS, None]:
+        for delay in [*retry_delays(), None]:
             try:
                 self.change(why, *args)
                 return

@@ -369,8 +369,12 @@ def reads_ours(settings: Settings, name: str, found: dict[str, Any], with_pypi: 
 # The organisation's lock: a repository that exists while a setup rewrites a shared list. Creating
 # it fails while another setup holds it, so taking it is atomic on Google's side.
 LOCK = "gar-template-setup-lock"
-LOCK_WAIT = float(os.environ.get("SETUP_GCP_LOCK_WAIT", "300"))
-LOCK_POLL = float(os.environ.get("SETUP_GCP_LOCK_POLL", "2"))
+
+
+def lock_timing() -> tuple[float, float]:
+    """How long to wait for another setup's lock, and how often to look (read when used:
+    SETUP_GCP_LOCK_WAIT and SETUP_GCP_LOCK_POLL)."""
+    return float(os.environ.get("SETUP_GCP_LOCK_WAIT", "300")), float(os.environ.get("SETUP_GCP_LOCK_POLL", "2"))
 
 
 @contextlib.contextmanager
@@ -388,7 +392,8 @@ def organisation_lock(run: Runner, settings: Settings) -> Iterator[None]:
         f"--description=Held by the setup of {settings.distribution} ({LAYER})",
     ]
     release = gcloud(settings, "artifacts", "repositories", "delete", LOCK, location, "--quiet")
-    deadline = time.monotonic() + LOCK_WAIT
+    wait, poll = lock_timing()
+    deadline = time.monotonic() + wait
     while True:
         try:
             run.change(f"take the organisation's lock {LOCK}", *take)
@@ -398,12 +403,12 @@ def organisation_lock(run: Runner, settings: Settings) -> Iterator[None]:
                 raise
             if time.monotonic() > deadline:
                 raise SetupError(
-                    f"Another package's setup has held {LOCK} for over {LOCK_WAIT:g} s; nothing was "
+                    f"Another package's setup has held {LOCK} for over {wait:g} s; nothing was "
                     "changed here. If no setup is running, a setup stopped while holding it: remove "
                     f"it, then run this again: {shell_join(release)}"
                 ) from error
             print(f"  another package's setup holds {LOCK}: waiting", flush=True)
-            time.sleep(LOCK_POLL)
+            time.sleep(poll)
     try:
         yield
     finally:
