@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -216,3 +217,17 @@ def test_the_generated_readme_stays_short(project: Generated) -> None:
     """The README is where a new owner starts: 160 lines at most, the details in docs/."""
     lines = (project.path / "README.md").read_text().splitlines()
     assert len(lines) <= 160, f"{project.name}: the README has {len(lines)} lines"
+
+
+def test_the_setup_line_names_the_recorded_source_and_commit(project: Generated) -> None:
+    """Between releases (`_commit` such as v0.2.0-3-gabc1234, or a bare hash) the line names the
+    full commit, which uv can fetch; a release tag names itself (tests/test_policy.py)."""
+    settings = json.loads((project.path / "scripts/gcp_settings.json").read_text())["template"]
+    recorded = project.answers["_commit"]
+    assert (settings["source"], settings["commit"]) == (project.answers["_src_path"], recorded)
+    assert not re.fullmatch(r"v\d+\.\d+\.\d+", str(recorded)), "these projects are copied between releases"
+    source = Path(str(project.answers["_src_path"]))
+    assert source.is_absolute()
+    assert re.fullmatch(
+        rf"uvx --from git\+file://{re.escape(str(source))}@[0-9a-f]{{40}} gar-template-setup", settings["setup"]
+    )
