@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .provenance import PROGRAM
+
 # In the project the tool runs in: Copier renders it from the answers.
 SETTINGS = Path("scripts", "gcp_settings.json")
 
 
-# Google documents that a new service account can take a while before it can be bound.
 def retry_delays() -> list[float]:
-    """Seconds between attempts; SETUP_GCP_RETRY_DELAYS (read when used) shortens them in tests."""
+    """Seconds between attempts: Google documents that a new service account can take a while
+    before it can be bound. SETUP_GCP_RETRY_DELAYS (read when used) shortens them in tests."""
     return [float(s) for s in os.environ.get("SETUP_GCP_RETRY_DELAYS", "5 10 20 30").split()]
 
 
@@ -64,7 +66,7 @@ class Commands:
     with uvx at the version the template is tested with, and this tool as the README gives it."""
 
     copier: str = "uvx copier"
-    setup: str = "gar-template-setup"
+    setup: str = PROGRAM
 
     @property
     def record(self) -> str:
@@ -77,16 +79,14 @@ commands = Commands()
 def installed_command() -> str | None:
     """The tool's own name when it runs as installed on PATH (`uv tool install`), so messages name
     the command the person uses; None when started otherwise (uvx, python -m)."""
-    name = "gar-template-setup"
-    found = shutil.which(name)
+    found = shutil.which(PROGRAM)
     started = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
-    return name if found and started and Path(found).resolve() == started else None
+    return PROGRAM if found and started and Path(found).resolve() == started else None
 
 
 def lowercase_id(value: str, shortest: int, longest: int) -> bool:
     """Google Cloud's ID shape, as includes/validators.jinja's lowercase_id: `shortest` to
     `longest` of a-z, 0-9 and '-', a letter first, no '-' last."""
-    # Built without doubled braces: the file is copied verbatim, and those would read as Jinja.
     repeat = f"{max(shortest - 2, 0)},{longest - 2}"
     inner = "[a-z0-9-]{" + repeat + "}[a-z0-9]"
     return re.fullmatch(f"[a-z]({inner})" + ("?" if shortest == 1 else ""), value) is not None
