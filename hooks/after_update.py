@@ -118,7 +118,7 @@ def report_shared_repository(current: dict[str, Any]) -> None:
 
 def report_setup_moved() -> None:
     """The copied setup scripts went (hooks/removed_files.py keeps edited ones): say what runs now."""
-    carried = [path for path in COPIED_SETUP if git("ls-files", "--", path)]
+    carried = git("ls-files", "--", *COPIED_SETUP).decode().splitlines()
     if not carried:
         return
     say(
