@@ -1,6 +1,6 @@
 #!/usr/bin/env -S uv run --script
 # /// script
-# dependencies = ["nox>=2025.5.1"]
+# dependencies = ["nox>=2026.8.10"]
 # ///
 """What CI checks, as one command: `uv run nox` (lint, format, types, tests).
 
@@ -9,16 +9,22 @@ lint job there. `uv run nox -s tests` runs one session; `uv run nox -l` lists th
 
 Each session gets its own virtualenv (uv creates it, nox reuses it on the next run) and installs
 exactly the versions in uv.lock with `uv sync`, only the dependency groups it needs: the tests
-run without the lint tools, as in the test workflow.
+run without the lint tools, as in the test workflow. The sessions share nothing, so they run at
+the same time, one per core (nox's `--parallel`), each one's output printed whole when it ends;
+`uv run nox -j 1` runs them one after another. The slowest, types, comes first.
 """
 
 from __future__ import annotations
 
+import os
+
 import nox
 
-nox.needs_version = ">=2025.5.1"
+nox.needs_version = ">=2026.8.10"  # the first with --parallel
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
+nox.options.parallel = os.cpu_count() or 1  # what `-j auto` gives
+nox.options.allow_parallel = True
 # Every session runs by default: `uv run nox` is everything CI checks.
 
 
@@ -34,6 +40,13 @@ def sync(session: nox.Session, *arguments: str) -> None:
 
 
 @nox.session
+def types(session: nox.Session) -> None:
+    """Strict mypy over what [tool.mypy] names, with the project's dependencies installed."""
+    sync(session, "--no-default-groups", "--group=lint", "--group=test", "--group=nox")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff's lint rules ([tool.ruff.lint] in pyproject.toml)."""
     sync(session, "--only-group=lint")
@@ -45,13 +58,6 @@ def format(session: nox.Session) -> None:
     """ruff's formatting, checked: `uv run ruff format .` applies it."""
     sync(session, "--only-group=lint")
     session.run("ruff", "format", "--check", *(session.posargs or ["."]))
-
-
-@nox.session
-def types(session: nox.Session) -> None:
-    """Strict mypy over what [tool.mypy] names, with the project's dependencies installed."""
-    sync(session, "--no-default-groups", "--group=lint", "--group=test", "--group=nox")
-    session.run("mypy", *session.posargs)
 
 
 @nox.session

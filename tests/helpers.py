@@ -5,6 +5,7 @@ conftest.py holds fixtures only; everything a test calls by name lives here.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import importlib.util
@@ -13,8 +14,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
-from collections.abc import Callable
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -97,8 +101,85 @@ def tool(name: str, *args: str | Path, cwd: Path | None = None) -> subprocess.Co
 def copier_cli(
     *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `copier` command line with this interpreter; `prefix` wraps it (e.g. unshare)."""
-    return attempt(*prefix, sys.executable, "-m", "copier", *args, cwd=cwd, env=env)
+    """Run the real `copier` command line: Copier's own CLI application, in this process (Copier's
+    import alone costs over a second of CPU a process, and the suite runs it about a hundred times),
+    with what a process of its own would have: the working directory, the environment, /dev/null on
+    stdin, no colours, the interpreter's default warnings, and stdout and stderr caught at their file
+    descriptors, so the tasks' lines are caught too and in order. `prefix` wraps it (e.g. unshare)
+    and then it runs as a process of its own."""
+    if prefix:
+        return attempt(*prefix, sys.executable, "-m", "copier", *args, cwd=cwd, env=env)
+    argv = ["copier", *map(str, args)]
+    with _as_a_process(cwd, env) as caught:
+        try:
+            _, code = _copier_app().run(argv, exit=False)
+        except SystemExit as stopped:
+            code = stopped.code if isinstance(stopped.code, int) else 1
+        except Exception:  # what the interpreter would print before exiting 1
+            traceback.print_exc()
+            code = 1
+    return subprocess.CompletedProcess(argv, code, *caught)
+
+
+def _copier_app() -> type:
+    from copier._cli import CopierApp  # the class `python -m copier` runs
+
+    return CopierApp
+
+
+def _print_warning(message: warnings.WarningMessage) -> None:
+    sys.stderr.write(warnings._formatwarnmsg_impl(message))  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _as_a_process(cwd: Path | None, env: dict[str, str] | None) -> Iterator[list[str]]:
+    """The surroundings of a child process, for code run in this one; yields [stdout, stderr],
+    filled on exit."""
+    from plumbum import colors, local  # Copier runs git and its tasks through plumbum's copy of the env
+
+    caught: list[str] = []
+    saved_environ, saved_plumbum = dict(os.environ), dict(local.env)
+    saved_cwd, saved_streams, saved_colour = os.getcwd(), (sys.stdin, sys.stdout, sys.stderr), colors.use_color
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_fds = (os.dup(1), os.dup(2))
+    text = {"mode": "w", "closefd": False, "encoding": "utf-8", "errors": "backslashreplace", "buffering": 1}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            with open(os.devnull) as nothing, open(1, **text) as stdout, open(2, **text) as stderr:  # type: ignore[call-overload]
+                sys.stdin, sys.stdout, sys.stderr = nothing, stdout, stderr
+                if env is not None:
+                    os.environ.clear()
+                    os.environ.update(env)
+                    local.env.clear()
+                    local.env.update(**env)
+                if cwd is not None:
+                    os.chdir(cwd)
+                colors.use_color = 0
+                with warnings.catch_warnings():
+                    warnings.resetwarnings()
+                    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                        warnings.simplefilter("ignore", category)
+                    # To stderr, as an interpreter of its own prints them (pytest's recorder is set aside).
+                    warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+                    warnings._showwarnmsg_impl = _print_warning  # type: ignore[attr-defined]
+                    yield caught
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved_streams
+            colors.use_color = saved_colour
+            for fd, saved in zip((1, 2), saved_fds, strict=True):
+                os.dup2(saved, fd)
+                os.close(saved)
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_environ)
+            local.env.clear()
+            local.env.update(**saved_plumbum)
+            for stream in (out, err):
+                stream.seek(0)
+                caught.append(stream.read().decode("utf-8", errors="replace"))
 
 
 def git(project: Path, *args: str) -> str:
