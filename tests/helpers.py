@@ -320,10 +320,11 @@ class Generated:
         return f"Generated({self.name!r}, {self.path})"
 
     def files(self) -> list[Path]:
-        """Every file of the project outside .git (not entered: git may be writing there)."""
+        """Every file of the project outside .git (not entered: git may be writing there) and the
+        __pycache__ that Python writes beside what a test ran."""
         found = []
         for directory, subdirectories, names in os.walk(self.path):
-            subdirectories[:] = [d for d in subdirectories if d != ".git"]
+            subdirectories[:] = [d for d in subdirectories if d not in (".git", "__pycache__")]
             found.extend(Path(directory, name) for name in names)
         return sorted(found)
 
