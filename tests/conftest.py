@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from answer_sets import ANSWER_SETS
+from compiled_templates import reuse_compiled_templates
 from helpers import (
     BIN,
     Generated,
@@ -31,8 +32,10 @@ from isolation import isolate
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Run every test as a user with no git identity and no Copier settings of their own."""
+    """Run every test as a user with no git identity and no Copier settings of their own, with
+    Jinja's compiled code reused between Copier runs."""
     isolate(Path(config.rootpath, ".pytest-home").resolve())
+    reuse_compiled_templates()
     # pytest-copie copies from its --template, "." unless given: Copier records it as _src_path,
     # and the setup compares that with where it runs from (this checkout), so give it whole.
     if getattr(config.option, "template", None) in (None, "."):
