@@ -17,8 +17,8 @@ PERSONAL = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_CO
 def isolate(home: Path) -> None:
     """Point this process (and what it starts) at an empty user environment under `home`."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "gitconfig").write_text("")
-    (home / "copier-settings.yml").write_text("{}\n")
+    _write(home / "gitconfig", "")
+    _write(home / "copier-settings.yml", "{}\n")
     cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
     uv_cache = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
     os.environ.update(
@@ -46,3 +46,11 @@ def isolate(home: Path) -> None:
         plumbum.local.env.update(**os.environ)
         for name in (*PERSONAL, "PYTHONDONTWRITEBYTECODE"):
             plumbum.local.env.pop(name, None)
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace the file in one step: each xdist worker isolates itself in the same home while the
+    others already read these files (a file truncated before it is written reads as empty)."""
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    staged.write_text(text)
+    os.replace(staged, path)
