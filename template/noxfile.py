@@ -10,8 +10,8 @@ lint job there. `uv run nox -s tests` runs one session; `uv run nox -l` lists th
 Each session gets its own virtualenv (uv creates it, nox reuses it on the next run) and installs
 exactly the versions in uv.lock with `uv sync`, only the dependency groups it needs: the tests
 run without the lint tools, as in the test workflow. The sessions share nothing, so they run at
-the same time, one per core (nox's `--parallel`), each one's output printed whole when it ends;
-`uv run nox -j 1` runs them one after another. The slowest, types, comes first.
+the same time, one per core (nox's `--parallel`, which a `-j` on the command line overrides),
+each one's output printed whole when it ends. The slowest, types, comes first.
 """
 
 from __future__ import annotations
