@@ -25,6 +25,7 @@ from typing import Any
 
 import celpy
 from celpy import celtypes
+from isolation import replace_environment
 
 HERE = Path(__file__).resolve().parent
 ISSUER = "https://token.actions.githubusercontent.com"
@@ -167,8 +168,7 @@ class StandIns:
                 return real_run(args, *positional, **options)
             return answer_in_process([str(a) for a in args], target, options)
 
-        os.environ.clear()
-        os.environ.update(self.env(**extra))
+        replace_environment(self.env(**extra))
         tempfile.tempdir = extra.get("TMPDIR")
         os.chdir(project)
         sys.stdin = io.StringIO("")
@@ -180,8 +180,7 @@ class StandIns:
             sys.stdin = saved_stdin
             os.chdir(saved_cwd)
             tempfile.tempdir = saved_tempdir
-            os.environ.clear()
-            os.environ.update(saved_environ)
+            replace_environment(saved_environ)
 
     def start_setup(self, project: Path, **extra: str) -> subprocess.Popen[str]:
         """The same, confirmed, started and left running, its output merged: for setups at once,

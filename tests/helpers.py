@@ -26,6 +26,7 @@ from types import ModuleType
 import jinja2
 import pytest
 import yaml
+from isolation import replace_environment
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS: dict[str, dict[str, object]] = {
@@ -109,22 +110,18 @@ def copier_cli(
     and then it runs as a process of its own."""
     if prefix:
         return attempt(*prefix, sys.executable, "-m", "copier", *args, cwd=cwd, env=env)
+    from copier._cli import CopierApp  # the class `python -m copier` runs
+
     argv = ["copier", *map(str, args)]
     with _as_a_process(cwd, env) as caught:
         try:
-            _, code = _copier_app().run(argv, exit=False)
+            _, code = CopierApp.run(argv, exit=False)
         except SystemExit as stopped:
             code = stopped.code if isinstance(stopped.code, int) else 1
         except Exception:  # what the interpreter would print before exiting 1
             traceback.print_exc()
             code = 1
     return subprocess.CompletedProcess(argv, code, *caught)
-
-
-def _copier_app() -> type:
-    from copier._cli import CopierApp  # the class `python -m copier` runs
-
-    return CopierApp
 
 
 def _print_warning(message: warnings.WarningMessage) -> None:
@@ -135,10 +132,10 @@ def _print_warning(message: warnings.WarningMessage) -> None:
 def _as_a_process(cwd: Path | None, env: dict[str, str] | None) -> Iterator[list[str]]:
     """The surroundings of a child process, for code run in this one; yields [stdout, stderr],
     filled on exit."""
-    from plumbum import colors, local  # Copier runs git and its tasks through plumbum's copy of the env
+    from plumbum import colors
 
     caught: list[str] = []
-    saved_environ, saved_plumbum = dict(os.environ), dict(local.env)
+    saved_environ = dict(os.environ)
     saved_cwd, saved_streams, saved_colour = os.getcwd(), (sys.stdin, sys.stdout, sys.stderr), colors.use_color
     sys.stdout.flush()
     sys.stderr.flush()
@@ -150,11 +147,7 @@ def _as_a_process(cwd: Path | None, env: dict[str, str] | None) -> Iterator[list
             os.dup2(err.fileno(), 2)
             with open(os.devnull) as nothing, open(1, **text) as stdout, open(2, **text) as stderr:  # type: ignore[call-overload]
                 sys.stdin, sys.stdout, sys.stderr = nothing, stdout, stderr
-                if env is not None:
-                    os.environ.clear()
-                    os.environ.update(env)
-                    local.env.clear()
-                    local.env.update(**env)
+                replace_environment(saved_environ if env is None else env)
                 if cwd is not None:
                     os.chdir(cwd)
                 colors.use_color = 0
@@ -173,10 +166,7 @@ def _as_a_process(cwd: Path | None, env: dict[str, str] | None) -> Iterator[list
                 os.dup2(saved, fd)
                 os.close(saved)
             os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_environ)
-            local.env.clear()
-            local.env.update(**saved_plumbum)
+            replace_environment(saved_environ)
             for stream in (out, err):
                 stream.seek(0)
                 caught.append(stream.read().decode("utf-8", errors="replace"))

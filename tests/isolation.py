@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 PERSONAL = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL")
+# Unset too: PYTHONDONTWRITEBYTECODE. Python writes the bytecode of what it imports (__pycache__)
+# and reads it back in the next process, as on a user's machine; an environment that turns that off
+# (set in many container images) makes every process compile its imports again: Copier's import
+# takes 1.2 s instead of 0.4 s, and the tests and benchmarks start hundreds of them.
+UNSET = (*PERSONAL, "PYTHONDONTWRITEBYTECODE")
 
 
 def isolate(home: Path) -> None:
@@ -21,7 +27,8 @@ def isolate(home: Path) -> None:
     _write(home / "copier-settings.yml", "{}\n")
     cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
     uv_cache = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
-    os.environ.update(
+    environment = {name: value for name, value in os.environ.items() if name not in UNSET}
+    environment.update(
         HOME=str(home),
         GIT_CONFIG_GLOBAL=str(home / "gitconfig"),
         GIT_CONFIG_NOSYSTEM="1",
@@ -31,21 +38,20 @@ def isolate(home: Path) -> None:
         UV_CACHE_DIR=uv_cache,
         UV_PYTHON_DOWNLOADS="never",
     )
-    for name in PERSONAL:
-        os.environ.pop(name, None)
-    # Python writes the bytecode of what it imports (__pycache__) and reads it back in the next
-    # process, as on a user's machine; an environment that turns that off (PYTHONDONTWRITEBYTECODE,
-    # set in many container images) makes every process compile its imports again: Copier's
-    # import takes 1.2 s instead of 0.4 s, and the tests and benchmarks start hundreds of them.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    sys.dont_write_bytecode = False
-    # Copier runs git through plumbum, whose environment is a copy of os.environ taken when plumbum
-    # was first imported: pytest-copie imports it before this runs, so that copy is brought up to date.
+    replace_environment(environment)
+    sys.dont_write_bytecode = False  # see UNSET
+
+
+def replace_environment(values: Mapping[str, str]) -> None:
+    """This process's environment becomes `values`: os.environ, and plumbum's copy of it, which
+    Copier runs git and its tasks with. plumbum copies os.environ when first imported (pytest-copie
+    imports it before the tests isolate themselves) and never reads it again."""
+    os.environ.clear()
+    os.environ.update(values)
     plumbum = sys.modules.get("plumbum")
     if plumbum is not None:
-        plumbum.local.env.update(**os.environ)
-        for name in (*PERSONAL, "PYTHONDONTWRITEBYTECODE"):
-            plumbum.local.env.pop(name, None)
+        plumbum.local.env.clear()
+        plumbum.local.env.update(**values)
 
 
 def _write(path: Path, text: str) -> None:
