@@ -21,6 +21,10 @@ fails the copy.
 
 The commit holds exactly the files the template rendered: files that were in a non-empty
 destination before the copy stay untracked, and the user is told which.
+
+A template named by a relative path (`copier copy . ../pkg`) is recorded by Copier as given, so
+`copier update` and the README's Google Cloud setup line would look for it relative to the
+project: the user is told to name it by its full path or URL.
 """
 
 from __future__ import annotations
@@ -161,12 +165,27 @@ def refuse_inside(toplevel: Path, rendered: list[str]) -> int:
     return 1
 
 
+def warn_relative_source(source: str) -> None:
+    """Copier records `_src_path` as the user typed it; a relative local path means nothing from
+    the project, where `copier update` and the README's setup line read it."""
+    if not source or os.path.isabs(source) or re.match(r"(gh:|gl:|git@|[a-z][a-z0-9+.-]*://)", source):
+        return
+    say(
+        f"gar-template: Copier recorded the template as {source!r}, a path relative to where you "
+        "ran it: from the project, `copier update` and the README's Google Cloud setup line would "
+        "look for it there, and it is not. Copy again naming the template by its full path (the "
+        'docs write "$PWD") or by its URL.',
+        file=sys.stderr,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--template", required=True, type=Path, help="the template's root (its local clone)")
     parser.add_argument("--answers-file", required=True, help="the answers file's name in the project")
     args = parser.parse_args()
     answers = copier_answers.read(args.answers_file)
+    warn_relative_source(str(answers.get("_src_path", "")))
     version = answers["initial_version"]
     tag = f"v{version}"
 

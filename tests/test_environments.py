@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import (
     TEMPLATE_ROOT,
     copier_cli,
@@ -19,6 +20,7 @@ from helpers import (
     existing_repository,
     git,
     markdown_section,
+    prose_too_wide,
     table_rows,
     working_tree_clone,
 )
@@ -153,7 +155,26 @@ SITUATIONS = {
     "no network at all (`unshare --net`)": "test_copy_and_tasks_need_no_network",
     "no GitHub access (a proxy, an air gap)": "test_first_run.test_pre_commit_runs_the_locked_tools_with_no_network",
     "`HOME` unset, or a missing path with spaces and non-ASCII letters": "test_an_unusual_home_does_not_matter",
+    "the template named by a relative path (`copier copy . ../pkg`)": "test_a_relative_template_path_is_reported",
 }
+
+
+def test_a_relative_template_path_is_reported(tmp_path: Path) -> None:
+    """`_src_path: .` in the answers: the setup line the README renders from it names the project
+    itself, so the task says so, at 80 columns; an absolute path gets no such line."""
+    template = working_tree_clone(tmp_path / "gar-template")
+    relative = copier_cli(
+        "copy", "--trust", "--defaults", "--vcs-ref", "HEAD", ".", tmp_path / "relative", cwd=template
+    )  # fmt: skip
+    assert relative.returncode == 0, relative.stderr
+    assert yaml.safe_load((tmp_path / "relative/.copier-answers.yml").read_text())["_src_path"] == "."
+    said = " ".join(relative.stderr.split())
+    assert "Copier recorded the template as '.', a path relative to where you ran it" in said, said
+    assert "by its full path" in said
+    assert prose_too_wide(relative.stderr, tmp_path / "relative") == []
+    absolute = copy_template(tmp_path / "absolute", template=template)
+    assert absolute.returncode == 0, absolute.stderr
+    assert "Copier recorded the template as" not in absolute.stderr
 
 
 def test_every_situation_of_the_environments_table_has_its_test() -> None:
