@@ -7,7 +7,6 @@ that change a project work on a clone of it. The functions tests call live in he
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from helpers import (
     git,
     pinned_requirements,
     run,
+    virtualenv_with_pip,
     working_tree_clone,
 )
 from isolation import isolate
@@ -73,11 +73,9 @@ def all_projects(generate: Callable[[str], Generated]) -> list[Generated]:
 @pytest.fixture(scope="session")
 def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtualenv]:
     """One virtualenv for the session: pytest, build and the build backend installed once."""
-    root = tmp_path_factory.mktemp("venv") / "shared"
-    # uv creates and fills it in about a second where venv and pip took ten; pip is seeded, since
-    # the tests install with `python -m pip` as the generated docs do.
-    run(BIN / "uv", "venv", "--quiet", "--seed", "--python", sys.executable, root)
-    env = Virtualenv(root)
+    # uv fills it in about a second where pip took ten; pip is in it, since the tests install with
+    # `python -m pip` as the generated docs do.
+    env = Virtualenv(virtualenv_with_pip(tmp_path_factory.mktemp("venv") / "shared"))
     # The same versions as the template's own test environment: no resolution surprises.
     pins = pinned_requirements()
     # hatchling's editable installs need editables; setuptools builds the tests' own small wheels.

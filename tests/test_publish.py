@@ -24,7 +24,18 @@ from pathlib import Path
 import pytest
 import real_gcloud
 import workflow_steps
-from helpers import BIN, IDENTITY, Generated, Virtualenv, commit, git, made_once, pinned_requirements, run
+from helpers import (
+    BIN,
+    IDENTITY,
+    Generated,
+    Virtualenv,
+    commit,
+    git,
+    made_once,
+    pinned_requirements,
+    run,
+    virtualenv_with_pip,
+)
 from package_index import PackageIndex, running_index
 
 AUTH_MODES = {"workload_identity": "defaults", "service_account_key": "explicit-names-rc"}
@@ -336,7 +347,7 @@ def test_the_readme_pip_command_installs_the_release_with_its_public_dependency(
     with running_index(tmp_path / "virtual", packages=private.packages, fallback=public.simple_url) as stand_in:
         for number, command in enumerate(commands):
             venv_dir = tmp_path / f"venv-{number}"
-            run(sys.executable, "-m", "venv", venv_dir)
+            virtualenv_with_pip(venv_dir)
             env = {  # an activated virtual environment; the stand-in's password in place of keyring's token
                 **os.environ,
                 "PATH": f"{venv_dir / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import venv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import helpers
 import yaml
 
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -107,7 +107,7 @@ def runner_with_tools(
     A fresh virtualenv in `root` (so a hash-checked install must find every file it takes in the
     rendered list), after the directories in `first`, where stand-ins go.
     """
-    venv.create(root, with_pip=True)
+    helpers.virtualenv_with_pip(root)
     path = os.pathsep.join([*map(str, first), str(root / "bin"), os.environ["PATH"]])
     # RUNNER_TEMP beside `root`, of its own, not in `cwd`: the step's script and output files must
     # not land in a shared generated project (whose tree other tests check is clean), nor where
