@@ -63,11 +63,13 @@ def run_step(
     local: dict[str, str],
     path: str,
     runner: dict[str, str] | None = None,
+    merged: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run one step; `local` replaces the step env's GitHub expressions, by variable name.
 
     `runner` holds what the runner itself provides; GITHUB_OUTPUT defaults to a file in
-    RUNNER_TEMP (the working directory unless given), which `outputs` reads back.
+    RUNNER_TEMP (the working directory unless given), which `outputs` reads back. `merged` gives
+    stdout and stderr as one stream, in the order written, as the runner's log shows them.
     """
     found = step(workflow, job, name)
     assert workflow["defaults"]["run"]["shell"] == "bash"
@@ -93,7 +95,8 @@ def run_step(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merged else subprocess.PIPE,
         text=True,
         check=False,
     )
