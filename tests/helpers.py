@@ -343,6 +343,44 @@ class Virtualenv:
     def run(self, *args: str | Path, cwd: Path | None = None) -> str:
         return run(self.python, *args, cwd=cwd)
 
+    # uv rather than pip and build where the installer is not what a test is about: half the time
+    # (pip's and build's own start is most of theirs). The pip and isolated-build routes the docs
+    # print are run as printed by their own tests.
+
+    def install_editable(self, project: Path, python_version: str) -> str:
+        """`project` installed editable with the build backend already here, no dependencies,
+        resolved for the `python_version` it requires (the code runs on this older Python)."""
+        return run(
+            BIN / "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            self.python,
+            "--python-version",
+            python_version,
+            "--no-deps",
+            "--no-build-isolation",
+            "--editable",
+            project,
+        )
+
+    def build(self, source: Path, outdir: Path, *only: str) -> str:
+        """The sdist and the wheel built from it (or `only` "--wheel") with the backend here."""
+        return run(
+            BIN / "uv",
+            "build",
+            "--quiet",
+            "--python",
+            self.python,
+            "--no-build-isolation",
+            "--no-create-gitignore",
+            *only,
+            "--out-dir",
+            outdir,
+            source,
+        )
+
 
 # --- Markdown: the one reader of the READMEs, docs and CONTRIBUTING that tests use -----------------
 

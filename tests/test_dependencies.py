@@ -110,7 +110,7 @@ def indexes(generate, shared_venv: Virtualenv, tmp_path_factory: pytest.TempPath
         # A, built once from a clone of its generated repository (at its tag) into the private index.
         checkout = tmp_path_factory.mktemp("internal") / "checkout"
         run("git", "clone", "--quiet", internal.path, checkout)
-        shared_venv.run("-m", "build", "--wheel", "--no-isolation", "--outdir", private.packages, checkout)
+        shared_venv.build(checkout, private.packages, "--wheel")
         name, version, module = PUBLIC_DEPENDENCY
         write_wheel(public.packages, name, version, {f"{module}.py": "VALUE = 'public'\n"})
         impostor = write_wheel(

@@ -25,7 +25,7 @@ def install(project: Generated, venv: Virtualenv) -> None:
     The shared virtualenv runs the oldest supported Python, and the generated code runs on it;
     that pip enforces requires-python is checked by its own test below.
     """
-    venv.pip("install", "--no-deps", "--no-build-isolation", "--ignore-requires-python", "--editable", project.path)
+    venv.install_editable(project.path, str(project.answers["python_min_version"]))
 
 
 def test_project_tests_pass_once_installed(project: Generated, shared_venv: Virtualenv) -> None:
@@ -37,7 +37,7 @@ def test_project_tests_pass_once_installed(project: Generated, shared_venv: Virt
 
 
 def test_build_gives_exactly_the_tagged_version(project: Generated, shared_venv: Virtualenv, tmp_path: Path) -> None:
-    shared_venv.run("-m", "build", "--no-isolation", "--outdir", tmp_path, project.path)
+    shared_venv.build(project.path, tmp_path)
     normalized = re.sub(r"[-_.]+", "_", str(project.answers["distribution_name"])).lower()
     version = str(Version(str(project.answers["initial_version"])))
     assert built_files(tmp_path) == sorted(

@@ -115,7 +115,7 @@ def test_interactive_copy_with_corrected_answers(tmp_path: Path, shared_venv: Vi
     assert "https://europe-west2-python.pkg.dev/weather-data-7/weather-feeds/simple/" in readme
     assert "GOOGLE_CREDENTIALS" in (destination / "docs/publishing.md").read_text()
 
-    shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
+    shared_venv.install_editable(destination, str(answers["python_min_version"]))
     output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)
     assert re.search(r"^\d+ passed", output, re.MULTILINE), output
 
@@ -140,7 +140,7 @@ def test_a_project_named_like_a_module_takes_every_default_with_enter(tmp_path: 
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert (answers["distribution_name"], answers["package_name"]) == ("email-pkg", "email_pkg")
     assert git(destination, "tag", "--points-at", "HEAD") == "v0.1.0"
-    shared_venv.pip("install", "--no-deps", "--no-build-isolation", "--editable", destination)
+    shared_venv.install_editable(destination, str(answers["python_min_version"]))
     output = shared_venv.run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=destination)
     assert re.search(r"^\d+ passed", output, re.MULTILINE), output
 

@@ -51,7 +51,7 @@ def build_public_dependency(shared_venv: Virtualenv, workdir: Path, outdir: Path
         '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
         f'[project]\nname = "{PUBLIC_DEPENDENCY}"\nversion = "1.0"\n'
     )
-    shared_venv.run("-m", "build", "--wheel", "--no-isolation", "--outdir", outdir, source)
+    shared_venv.build(source, outdir, "--wheel")
 
 
 @pytest.fixture(scope="session")
