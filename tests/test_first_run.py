@@ -321,8 +321,9 @@ PLANTED = {
 
 
 def test_one_command_runs_what_ci_runs_and_fails_on_each_planted_error(generate, tmp_path: Path) -> None:
-    """`uv run nox` is the README's one command (tests/test_toolchain.py runs it as printed); CI's
-    lint job runs the same noxfile: here its own steps run as the runner would run them."""
+    """`uv run nox` is the README's one command (tests/test_developer_tools.py runs it as printed);
+    CI's lint job runs the same noxfile: here its own steps run as the runner would run them, on a
+    project with no uv.lock committed yet."""
     project = generate("defaults")
     work = clone(project, tmp_path)
     develop = markdown_section((work / "README.md").read_text(), "## Develop")
