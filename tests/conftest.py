@@ -73,8 +73,9 @@ def all_projects(generate: Callable[[str], Generated]) -> list[Generated]:
 @pytest.fixture(scope="session")
 def shared_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtualenv]:
     """One virtualenv for the session: pytest, build and the build backend installed once."""
-    # uv fills it in about a second where pip took ten; pip is in it, since the tests install with
-    # `python -m pip` as the generated docs do.
+    # uv fills it in about a second where pip took ten. Tests install projects into it with uv
+    # (Virtualenv.install_editable); pip is in it for the tests that run pip (the requires-python
+    # check, the journey installing uv).
     env = Virtualenv(virtualenv_with_pip(tmp_path_factory.mktemp("venv") / "shared"))
     # The same versions as the template's own test environment: no resolution surprises.
     pins = pinned_requirements()
