@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 USER = "oauth2accesstoken"
+SERVER = Path(__file__).with_name("index_server.py")
 # The access log line of one request: "METHOD PATH HTTP/1.1" STATUS.
 ACCESS = re.compile(r'"([A-Z]+) (\S+) HTTP/[\d.]+" (\d{3}) ')
 
@@ -71,7 +72,7 @@ def running_index(
     packages: Path | None = None,
     fallback: str | None = None,
 ) -> Iterator[PackageIndex]:
-    """Start pypiserver, wait until it answers, and always stop it.
+    """Start pypiserver (tests/index_server.py), wait until it answers, and always stop it.
 
     `authenticate` lists the actions that need the token; "update" alone leaves reading public.
     `packages` serves another index's directory; `fallback` redirects a request for a name that is
@@ -90,9 +91,10 @@ def running_index(
     server = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "pypiserver",
+            str(SERVER),
             "run",
+            "--server",
+            "wsgiref",  # tests/index_server.py gives it threads; its access log is what requests() reads
             "--port",
             str(index.port),
             "--host",
