@@ -16,7 +16,7 @@ Figures (seconds, medians):
   green    copy to green: `copier copy`, then the generated README's commands to passing tests and
            lint, once through pip and once through uv, against a uv-native anchor (simple-modern-uv,
            copied with Copier from the clone --anchor names, run with its own Makefile) in the same loop.
-  suite    `python -m pytest -n <cores>` of this repository (with --suite).
+  suite    `python -m pytest -n auto` of this repository (with --suite), as .ci/run runs it.
 Results go to stdout and benchmarks/results/ (ignored by git).
 """
 
@@ -226,10 +226,8 @@ def bench_copy_to_green(template: Path, anchor: Path | None, workdir: Path, roun
     return results
 
 
-def bench_suite(cores: int) -> dict[str, float]:
-    return {
-        f"test suite (pytest -n {cores})": timed(lambda: sh(PYTHON, "-m", "pytest", "-q", "-n", str(cores), cwd=ROOT))
-    }
+def bench_suite() -> dict[str, float]:
+    return {"test suite (pytest -n auto)": timed(lambda: sh(PYTHON, "-m", "pytest", "-q", "-n", "auto", cwd=ROOT))}
 
 
 def main() -> int:
@@ -263,7 +261,7 @@ def main() -> int:
             os.environ.clear()
             os.environ.update(saved)
         if args.suite and not args.only:
-            results |= bench_suite(os.cpu_count() or 1)
+            results |= bench_suite()
 
     import copier as copier_module
 

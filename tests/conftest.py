@@ -7,6 +7,7 @@ that change a project work on a clone of it. The functions tests call live in he
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def pytest_configure(config: pytest.Config) -> None:
     # and the setup compares that with where it runs from (this checkout), so give it whole.
     if getattr(config.option, "template", None) in (None, "."):
         config.option.template = str(config.rootpath)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` starts one worker more than there are cores: a worker spends part of its time
+    waiting on what its tests start (index servers, git, uv's downloads), and the third worker
+    fills those waits (benchmarks/README.md has the runs that chose it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores + 1
 
 
 @pytest.fixture(scope="session")

@@ -249,7 +249,7 @@ def working_tree_clone(destination: Path) -> Path:
 def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
     """A directory that `make` fills once per test run, whichever xdist worker asks first: the
     others wait for it, then share it. Only for what tests read and run and never change (a
-    simulated runner's virtualenv), so that two workers do not each spend the time."""
+    simulated runner's virtualenv), so that no two workers each spend the time."""
     base = factory.getbasetemp()
     # Under xdist each worker's basetemp is a folder of the run's own; without it, the run's.
     root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
