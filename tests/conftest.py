@@ -24,6 +24,7 @@ from helpers import (
     default,
     edit,
     git,
+    made_once,
     pinned_requirements,
     run,
     virtualenv_with_pip,
@@ -101,9 +102,15 @@ def update_setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
     work committed, then a template change (with its changelog entry) tagged v0.2.0.
 
     The project opts in to the template-update workflow, whose steps tests/test_template_update.py
-    runs against this same pair.
+    runs against this same pair. Made once per run: tests clone the project and read the template
+    (so uv builds the setup from one git URL, once).
     """
-    root = tmp_path_factory.mktemp("update")
+    root = made_once(tmp_path_factory, "update", make_update_setup)
+    return UpdateSetup(template=root / "template", project=root / "project")
+
+
+def make_update_setup(root: Path) -> None:
+    root.mkdir(parents=True)
     template = root / "template"
     working_tree_clone(template)
     git(template, "tag", "v0.1.0")
@@ -144,4 +151,3 @@ def update_setup(tmp_path_factory: pytest.TempPathFactory) -> UpdateSetup:
     git(template, "add", "--all")
     commit(template, "Template change")
     git(template, "tag", "v0.2.0")
-    return UpdateSetup(template=template, project=project)
