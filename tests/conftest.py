@@ -1,13 +1,14 @@
 """Fixtures: an isolated user environment, generated projects and one reused virtualenv.
 
 Generating, installing and building are the expensive steps, so each answer set is generated once
-per test session (per xdist worker) and every test that needs it reads the same project. Tests
+per run (each xdist worker copies it) and every test that needs it reads the same project. Tests
 that change a project work on a clone of it. The functions tests call live in helpers.py.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from answer_sets import ANSWER_SETS
 from compiled_templates import reuse_compiled_templates
 from helpers import (
     BIN,
+    MADE_ONCE_MARK,
     Generated,
     UpdateSetup,
     Virtualenv,
@@ -53,16 +55,27 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 @pytest.fixture(scope="session")
-def generate(copie_session) -> Callable[[str], Generated]:
-    """Return a function that generates an answer set once and hands out the same project after."""
+def generate(copie_session, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Generated]:
+    """Return a function that hands out an answer set's project, the same one on every call.
+
+    pytest-copie generates each answer set once per run, whichever worker asks first; every worker
+    reads its own copy of it (files, git history and all), since tools run in it write there.
+    """
     cache: dict[str, Generated] = {}
 
     def _generate(name: str) -> Generated:
         if name not in cache:
-            result = copie_session.copy(extra_answers=ANSWER_SETS[name])
-            if result.exception is not None:
-                raise result.exception
-            cache[name] = Generated(name, result.project_dir, ANSWER_SETS[name])
+
+            def make(target: Path) -> None:
+                result = copie_session.copy(extra_answers=ANSWER_SETS[name])
+                if result.exception is not None:
+                    raise result.exception
+                shutil.copytree(result.project_dir, target, symlinks=True)
+
+            generated = made_once(tmp_path_factory, f"project-{name}", make)
+            own = copie_session.test_dir / name
+            shutil.copytree(generated, own, symlinks=True, ignore=shutil.ignore_patterns(MADE_ONCE_MARK))
+            cache[name] = Generated(name, own, ANSWER_SETS[name])
         return cache[name]
 
     return _generate

@@ -246,6 +246,9 @@ def working_tree_clone(destination: Path) -> Path:
     return destination
 
 
+MADE_ONCE_MARK = ".complete"  # in a made_once directory once it is whole
+
+
 def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
     """A directory that `make` fills once per test run, whichever xdist worker asks first: the
     others wait for it, then share it. Only for what tests read and run and never change (a
@@ -256,10 +259,10 @@ def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path],
     target = root / f"made-once-{name}"
     with open(root / f"made-once-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / ".complete").exists():
+        if not (target / MADE_ONCE_MARK).exists():
             shutil.rmtree(target, ignore_errors=True)
             make(target)
-            (target / ".complete").touch()
+            (target / MADE_ONCE_MARK).touch()
     return target
 
 
