@@ -46,6 +46,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.template = str(config.rootpath)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `long` first, each in collection order. xdist hands modules to idle workers
+    in this order, so the run ends on quick modules filling the gaps, not on a long one started
+    last while the other workers sit idle."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` starts one worker more than there are cores: a worker spends part of its time
     waiting on what its tests start (index servers, git, uv's downloads), and the third worker

@@ -44,6 +44,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import BIN, Generated, Virtualenv, code_blocks, markdown_section, run
 from package_index import USER, PackageIndex, running_index
 
+pytestmark = pytest.mark.long
+
 INTERNAL = "leading-digit-key"  # package A, published to the private index
 CONSUMER = "internal-deps-wif"  # package B, which depends on A and on a public package
 PUBLIC_DEPENDENCY = ("gar-public-dependency", "2.0.0", "gar_public_dependency")

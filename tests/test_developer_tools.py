@@ -33,6 +33,8 @@ from helpers import (
     tool,
 )
 
+pytestmark = pytest.mark.long
+
 # uv, uvx and the tools of this test environment first, then the machine's Pythons.
 PATH = f"{BIN}{os.pathsep}{os.environ['PATH']}"
 

@@ -41,6 +41,8 @@ from helpers import (
 from jinja2 import Environment, FileSystemLoader
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension
 
+pytestmark = pytest.mark.long
+
 GITHUB = default("github_repository")
 PACKAGE = default("package_name")
 

@@ -14,6 +14,8 @@ from answer_sets import ANSWER_SETS
 from helpers import Generated, Virtualenv, commit, default, git, run
 from packaging.version import Version
 
+pytestmark = pytest.mark.long
+
 
 def built_files(outdir: Path) -> list[str]:
     return sorted(p.name for p in outdir.iterdir())

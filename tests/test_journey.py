@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 import workflow_steps
 import yaml
 from cloud import StandIns
@@ -31,6 +32,8 @@ from helpers import (
     working_tree_clone,
 )
 from package_index import running_index
+
+pytestmark = pytest.mark.long
 
 GITHUB_IDS = {"GITHUB_REPOSITORY_ID": "1000001", "GITHUB_REPOSITORY_OWNER_ID": "2000001"}
 

@@ -25,6 +25,8 @@ import yaml
 from cloud import StandIns, accounts_usable, exchange, github_claims, writers
 from helpers import commit, copier_cli, default, git, markdown_section, working_tree_clone
 
+pytestmark = pytest.mark.long
+
 PROJECT, LOCATION = default("gcp_project_id"), default("gcp_location")
 POOL, PROVIDER = default("gcp_workload_identity_pool"), default("gcp_workload_identity_provider")
 # The organisation's repositories every package's reader reads.

@@ -38,6 +38,8 @@ from helpers import (
 )
 from package_index import PackageIndex, running_index
 
+pytestmark = pytest.mark.long
+
 AUTH_MODES = {"workload_identity": "defaults", "service_account_key": "explicit-names-rc"}
 PUBLIC_DEPENDENCY = "tinydep"
 

@@ -34,6 +34,8 @@ from helpers import (
     working_tree_clone,
 )
 
+pytestmark = pytest.mark.long
+
 RELEASE = TEMPLATE_ROOT / "tools" / "release.py"
 WORKFLOW = ".github/workflows/release.yml"
 FAKE_GH = Path(__file__).with_name("fake_gh.py")

@@ -29,6 +29,8 @@ from test_validators import BAD_ANSWERS
 
 from gar_template_setup import cloud as gcp_cloud
 
+pytestmark = pytest.mark.long
+
 REPOSITORY_ID, OWNER_ID, USER_ID = "1000001", "2000001", "5000001"
 # The defaults project's names, as copier.yml derives them.
 D = defaults()

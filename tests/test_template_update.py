@@ -38,6 +38,8 @@ from helpers import (
     run,
 )
 
+pytestmark = pytest.mark.long
+
 # The defaults project's names, as copier.yml derives them.
 GITHUB, PACKAGE = helpers.default("github_repository"), helpers.default("package_name")
 

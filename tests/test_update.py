@@ -39,6 +39,8 @@ from helpers import (
     working_tree_clone,
 )
 
+pytestmark = pytest.mark.long
+
 PACKAGE = default("package_name")
 
 
