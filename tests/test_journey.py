@@ -33,9 +33,8 @@ from helpers import (
 )
 from package_index import running_index
 
-pytestmark = pytest.mark.long
-
 GITHUB_IDS = {"GITHUB_REPOSITORY_ID": "1000001", "GITHUB_REPOSITORY_OWNER_ID": "2000001"}
+pytestmark = pytest.mark.long
 
 
 def readme_command(starting: str) -> str:
