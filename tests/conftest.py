@@ -17,7 +17,6 @@ from answer_sets import ANSWER_SETS
 from compiled_templates import reuse_compiled_templates
 from helpers import (
     BIN,
-    MADE_ONCE_MARK,
     Generated,
     UpdateSetup,
     Virtualenv,
@@ -77,11 +76,11 @@ def generate(copie_session, tmp_path_factory: pytest.TempPathFactory) -> Callabl
                 result = copie_session.copy(extra_answers=ANSWER_SETS[name])
                 if result.exception is not None:
                     raise result.exception
-                shutil.copytree(result.project_dir, target, symlinks=True)
+                shutil.move(result.project_dir, target)
 
             generated = made_once(tmp_path_factory, f"project-{name}", make)
             own = copie_session.test_dir / name
-            shutil.copytree(generated, own, symlinks=True, ignore=shutil.ignore_patterns(MADE_ONCE_MARK))
+            shutil.copytree(generated, own, symlinks=True)
             cache[name] = Generated(name, own, ANSWER_SETS[name])
         return cache[name]
 

@@ -246,9 +246,6 @@ def working_tree_clone(destination: Path) -> Path:
     return destination
 
 
-MADE_ONCE_MARK = ".complete"  # in a made_once directory once it is whole
-
-
 def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
     """A directory that `make` fills once per test run, whichever xdist worker asks first: the
     others wait for it, then share it. Only for what tests read and run and never change (a
@@ -257,12 +254,14 @@ def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path],
     # Under xdist each worker's basetemp is a folder of the run's own; without it, the run's.
     root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     target = root / f"made-once-{name}"
+    # Beside the directory, not in it: what `make` wrote is all the directory holds.
+    complete = root / f"made-once-{name}.complete"
     with open(root / f"made-once-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / MADE_ONCE_MARK).exists():
+        if not complete.exists():
             shutil.rmtree(target, ignore_errors=True)
             make(target)
-            (target / MADE_ONCE_MARK).touch()
+            complete.touch()
     return target
 
 
