@@ -9,6 +9,7 @@ preprocessing (Copier's yield tag resets its state there) still runs on every co
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import jinja2
@@ -57,12 +58,21 @@ def _compile_once(
 ) -> Any:
     if not isinstance(source, str) or self.finalize is not None:
         return _compile(self, source, name, filename, raw, defer_init)
-    key = _key(self, source, name, filename, raw, defer_init)
+    key = _key(self, source, name, raw, defer_init)
     if key in _compiled:
         self.preprocess(source, name, filename)
-        return _compiled[key]
+        return _retarget(_compiled[key], filename or "<template>")
     _compiled[key] = _compile(self, source, name, filename, raw, defer_init)
     return _compiled[key]
+
+
+def _retarget(code: Any, filename: str) -> Any:
+    """The code (or raw source) compiled for another file, as if compiled for `filename`: its code
+    objects and those nested in it (macros, blocks) name that file, as Jinja's tracebacks read it."""
+    if not isinstance(code, types.CodeType) or code.co_filename == filename:
+        return code
+    constants = tuple(_retarget(c, filename) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=constants)
 
 
 def reuse_compiled_templates() -> None:
