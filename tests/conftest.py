@@ -32,13 +32,15 @@ from helpers import (
     working_tree_clone,
 )
 from isolation import isolate
+from libyaml_loader import load_yaml_with_libyaml
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Run every test as a user with no git identity and no Copier settings of their own, with
-    Jinja's compiled code reused between Copier runs."""
+    Jinja's compiled code reused between Copier runs and YAML parsed by libyaml."""
     isolate(Path(config.rootpath, ".pytest-home").resolve())
     reuse_compiled_templates()
+    load_yaml_with_libyaml()
     # pytest-copie copies from its --template, "." unless given: Copier records it as _src_path,
     # and the setup compares that with where it runs from (this checkout), so give it whole.
     if getattr(config.option, "template", None) in (None, "."):
