@@ -46,7 +46,7 @@ def load(path: str) -> State:
 
 def save(path: str, state: State) -> None:
     with open(path, "w") as file:
-        file.write(json.dumps(state, indent=2) + "\n")
+        file.write(json.dumps(state) + "\n")  # no indent: json's C encoder (tests/fake_gcloud.py, main)
 
 
 def text_of(path: str) -> str:
