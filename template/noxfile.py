@@ -41,9 +41,9 @@ def sync(session: nox.Session, *arguments: str) -> None:
 
 @nox.session
 def types(session: nox.Session) -> None:
-    """Strict mypy over what [tool.mypy] names, with the project's dependencies installed."""
+    """ty over what [tool.ty.src] includes, with the project's dependencies installed."""
     sync(session, "--no-default-groups", "--group=lint", "--group=test", "--group=nox")
-    session.run("mypy", *session.posargs)
+    session.run("ty", "check", *session.posargs)
 
 
 @nox.session

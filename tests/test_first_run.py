@@ -74,7 +74,7 @@ def template_tools() -> set[str]:
 
 # Project names whose defaults used to crash Copier, a tool's, and names in other scripts; every
 # standard-library module and keyword, title-cased, joins them below.
-NAMES = ["Email", "Calendar", "Platform", "Test", "Pytest", "Ruff", "Nox", "Pre-commit", "Py", "Mypyc"]
+NAMES = ["Email", "Calendar", "Platform", "Test", "Pytest", "Ruff", "Nox", "Pre-commit", "Py", "Ty"]
 NAMES += ["2024", "42 Tools", "1️⃣ ✨", "Café Crème", "Zoë's Toolkit", "🚀 Rocket", "Ελληνικά Data", "x"]
 # Nothing ASCII to derive a distribution name from: the question has no default.
 NO_DEFAULT = ["台帳同期", "Москва", "العربية", "🚀", "Ελληνικά"]
@@ -111,7 +111,7 @@ class Questions:
 def test_the_reserved_lists_hold_every_tool_the_project_installs() -> None:
     """A new tool in the dev group or the build system must be reserved, or its name could be derived."""
     tools = template_tools()
-    assert {"pytest", "ruff", "mypy", "nox", "pre-commit", "hatchling"} <= tools
+    assert {"pytest", "ruff", "ty", "nox", "pre-commit", "hatchling"} <= tools
     assert tools - listed("TOOL_DISTRIBUTIONS") == set()
     # Their import names, where this test environment has the tool (most are in requirements-dev.txt).
     for tool in sorted(tools):

@@ -523,6 +523,12 @@ def test_the_published_files_check_waits_for_a_file_the_index_does_not_list(publ
     result = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert f"::error::the index does not list {name} after 2 attempts" in result.stderr
+    # No attempt at all would be no check: it is refused before the index is asked.
+    never = [*args[:5], "0", *args[6:]]
+    refused_count = subprocess.run(
+        [sys.executable, script, *never], env=env, capture_output=True, text=True, check=False
+    )
+    assert (refused_count.returncode, refused_count.stderr) == (2, "::error::--attempts is 0: ask at least once\n")
     # With a wrong token the index refuses: the check says so instead of passing.
     env["INDEX_PASSWORD"] = "not-the-token"
     refused = subprocess.run([sys.executable, script, *args], env=env, capture_output=True, text=True, check=False)
