@@ -11,7 +11,7 @@ Each session gets its own virtualenv (uv creates it, nox reuses it on the next r
 exactly the versions in uv.lock with `uv sync`, only the dependency groups it needs: the tests
 run without the lint tools, as in the test workflow. The sessions share nothing, so they run at
 the same time, one per core (nox's `--parallel`, which a `-j` on the command line overrides),
-each one's output printed whole when it ends. The slowest, types, comes first.
+each one's output printed whole when it ends. The slowest, tests, comes first.
 """
 
 from __future__ import annotations
@@ -40,6 +40,13 @@ def sync(session: nox.Session, *arguments: str) -> None:
 
 
 @nox.session
+def tests(session: nox.Session) -> None:
+    """The package installed with its test group alone, then pytest."""
+    sync(session, "--no-default-groups", "--group=test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
 def types(session: nox.Session) -> None:
     """ty over what [tool.ty.src] includes, with the project's dependencies installed."""
     sync(session, "--no-default-groups", "--group=lint", "--group=test", "--group=nox")
@@ -58,13 +65,6 @@ def format(session: nox.Session) -> None:
     """ruff's formatting, checked: `uv run ruff format .` applies it."""
     sync(session, "--only-group=lint")
     session.run("ruff", "format", "--check", *(session.posargs or ["."]))
-
-
-@nox.session
-def tests(session: nox.Session) -> None:
-    """The package installed with its test group alone, then pytest."""
-    sync(session, "--no-default-groups", "--group=test")
-    session.run("pytest", *session.posargs)
 
 
 if __name__ == "__main__":
