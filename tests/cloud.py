@@ -32,6 +32,28 @@ ISSUER = "https://token.actions.githubusercontent.com"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 # gar-template's setup command, from this checkout (installed in .venv), run in a project.
 SETUP = (sys.executable, "-m", "gar_template_setup")
+# How the commands a stop message names begin; each is printed whole on a line of its own.
+COMMAND_STARTS = ("gcloud ", "gh ", "curl ", "echo ", "uvx ", "gar-template-setup")
+
+
+def said(output: str) -> str:
+    """The output's words on one line: what a message says, wherever the 80-column wrap broke it."""
+    return " ".join(output.split())
+
+
+def assert_fits_80_columns(stderr: str) -> None:
+    """Why a setup stopped fits an 80-column terminal: every line but a command, printed whole
+    and indented four spaces (terminal.fitted), is at most 80 columns."""
+    start = stderr.find("gar-template-setup stopped: ")
+    message = stderr[start:] if start >= 0 else ""
+    wide = [
+        line
+        for line in message.splitlines()
+        if len(line) > 80 and not (line.startswith("    ") and line.strip().startswith(COMMAND_STARTS))
+    ]
+    assert not wide, "\n".join(wide)
+
+
 PRINCIPAL_SET = "principalSet://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}/"
 
 
@@ -151,6 +173,7 @@ class StandIns:
                 code = main([*args, *confirmed])
             except SystemExit as stopped:  # argparse, for a wrong flag or --help
                 code = stopped.code if isinstance(stopped.code, int) else 1
+        assert_fits_80_columns(err.getvalue())
         return subprocess.CompletedProcess([*SETUP, *args, *confirmed], code, out.getvalue(), err.getvalue())
 
     @contextlib.contextmanager

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cloud import StandIns, accounts_usable, exchange, github_claims, writers
+from cloud import StandIns, accounts_usable, exchange, github_claims, said, writers
 from helpers import commit, copier_cli, default, git, markdown_section, working_tree_clone
 
 pytestmark = pytest.mark.long
@@ -225,7 +225,7 @@ def test_answers_that_name_another_packages_resource_stop_the_setup_with_nothing
     before = cloud.resources()
     stopped = shell(cloud, f"{readme_setup(second)} --yes", second)
     assert stopped.returncode == 1, stopped.stdout + stopped.stderr
-    assert "Nothing was changed" in stopped.stderr or "nothing was" in stopped.stderr, stopped.stderr
+    assert "Nothing was changed" in said(stopped.stderr) or "nothing was" in said(stopped.stderr), stopped.stderr
     assert cloud.changing_calls() == [] and cloud.resources() == before
 
 
@@ -277,5 +277,5 @@ def test_the_organisations_pinned_tool_runs_from_the_docs_and_refuses_another_so
     cloud.forget_calls()
     refused = cloud.run("gar-template-setup", cwd=first, PATH=path)
     assert refused.returncode == 1
-    assert "gh:attacker/gar-template" in refused.stdout and "nothing was read or changed" in refused.stderr
+    assert "gh:attacker/gar-template" in refused.stdout and "nothing was read or changed" in said(refused.stderr)
     assert cloud.gcloud()["calls"] == [] and cloud.gh()["calls"] == []

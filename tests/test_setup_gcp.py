@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import real_gcloud
-from cloud import SETUP, StandIns, accounts_usable, github_claims
+from cloud import SETUP, StandIns, accounts_usable, github_claims, said
 from helpers import TEMPLATE_ROOT, Generated, defaults
 from test_validators import BAD_ANSWERS
 
@@ -264,7 +264,7 @@ def test_the_template_update_environment_admits_the_default_branch_alone(generat
         expected = "environment template-update also admits branch release/*"
     cloud.write_gh(gh)
     checked = setup(cloud, project, "--check", ok=False)
-    assert checked.returncode == 1 and expected in checked.stderr, checked.stdout + checked.stderr
+    assert checked.returncode == 1 and expected in said(checked.stderr), checked.stdout + checked.stderr
     setup(cloud, project)
     repaired = cloud.gh()["repositories"][settings_of(project)["github_repository"]]["environments"]["template-update"]
     assert [(p["name"], p["type"]) for p in repaired["policies"]] == [("main", "branch")]
@@ -313,7 +313,7 @@ def test_check_names_each_mismatch_and_changes_nothing(ready, what: str) -> None
     cloud.forget_calls()
     checked = setup(cloud, project, "--check", ok=False)
     assert checked.returncode == 1
-    assert expected in checked.stderr
+    assert said(expected) in said(checked.stderr)
     assert cloud.changing_calls() == [] and cloud.resources() == before
     assert [c for c in cloud.gh()["calls"] if "--method" in c and "GET" not in c] == []
 
@@ -329,7 +329,7 @@ def test_missing_prerequisites_are_reported_together_the_login_first(generate, t
         assert stopped.returncode == 1
         steps = re.findall(r"^(\d)\. (\S+ \S+)", stopped.stderr, re.MULTILINE)
         assert steps == [("1", "A gcloud"), ("2", "The numeric"), ("3", "Name the")], stopped.stderr
-        assert "gcloud auth login" in stopped.stderr and "--release-manager ID" in stopped.stderr
+        assert "gcloud auth login" in said(stopped.stderr) and "--release-manager ID" in said(stopped.stderr)
         assert cloud.changing_calls() == []
 
 
@@ -446,9 +446,12 @@ def test_a_lock_left_by_a_stopped_setup_is_named_with_the_command_that_removes_i
     state["repositories"][f"{PROJECT}/{LOCATION}/gar-template-setup-lock"] = left
     cloud.write_gcloud(state)
     stopped = cloud.run(*SETUP, "--yes", cwd=project, SETUP_GCP_LOCK_WAIT="0")
-    assert stopped.returncode == 1 and "nothing was changed here" in stopped.stderr, stopped.stderr
-    [remove] = [line for line in stopped.stderr.splitlines() if "repositories delete gar-template-setup-lock" in line]
-    removed = cloud.run("bash", "-c", remove.split("run this again: ", 1)[1], cwd=project)
+    assert stopped.returncode == 1 and "nothing was changed here" in said(stopped.stderr), stopped.stderr
+    # The command is a line of its own after "run this again:", printed whole.
+    said_lines = stopped.stderr.splitlines()
+    [at] = [n for n, line in enumerate(said_lines) if "repositories delete gar-template-setup-lock" in line]
+    assert said_lines[at - 1].endswith("run this again:"), stopped.stderr
+    removed = cloud.run("bash", "-c", said_lines[at].strip(), cwd=project)
     assert removed.returncode == 0, removed.stderr
     assert setup(cloud, project).returncode == 0
 
@@ -466,7 +469,7 @@ def test_a_release_manager_added_to_the_settings_is_bound_only_once_confirmed(re
     before = cloud.resources()
     cloud.forget_calls()
     stopped = setup(cloud, project, ok=False, confirm=False)
-    assert stopped.returncode == 1 and "nothing was changed" in stopped.stderr
+    assert stopped.returncode == 1 and "nothing was changed" in said(stopped.stderr)
     assert "release manager mallory (id 6000006)" in stopped.stdout, stopped.stdout
     assert cloud.changing_calls() == [] and cloud.resources() == before
     applied = setup(cloud, project)  # --yes
@@ -495,7 +498,7 @@ def test_dry_run_is_a_plan_of_exactly_what_differs(wif, request) -> None:
     for command in [line[2:] for line in planned.splitlines() if line.startswith("+ ")]:
         ran = cloud.run("bash", "-c", command, cwd=project)
         for _ in range(5):
-            if ran.returncode == 0 or "does not exist" not in ran.stderr:
+            if ran.returncode == 0 or "does not exist" not in said(ran.stderr):
                 break
             ran = cloud.run("bash", "-c", command, cwd=project)
         assert ran.returncode == 0, (command, ran.stderr)
@@ -541,7 +544,7 @@ def test_state_it_must_not_trust_stops_it_and_changes_nothing(wif, request, obst
     before = cloud.resources()
     cloud.forget_calls()
     stopped = setup(cloud, project, ok=False)
-    assert stopped.returncode == 1 and named in stopped.stderr and "Nothing was changed" in stopped.stderr
+    assert stopped.returncode == 1 and named in said(stopped.stderr) and "Nothing was changed" in said(stopped.stderr)
     assert cloud.changing_calls() == [] and cloud.resources() == before
 
 
@@ -553,7 +556,8 @@ def test_an_account_that_belongs_to_another_repository_stops_it(ready) -> None:
     cloud.write_gcloud(state)
     before = cloud.resources()
     stopped = setup(cloud, project, ok=False)
-    assert "belongs to another package" in stopped.stderr and "--data gcp_service_account=NEW_ID" in stopped.stderr
+    assert "belongs to another package" in said(stopped.stderr)
+    assert "--data gcp_service_account=NEW_ID" in stopped.stderr
     assert cloud.resources() == before
 
 
@@ -594,10 +598,11 @@ def test_settings_that_name_another_packages_resource_stop_it(ready, tampering: 
     (project / "scripts/gcp_settings.json").write_text(json.dumps(settings))
     before = cloud.resources()
     stopped = setup(cloud, project, ok=False)
-    assert stopped.returncode == 1 and f"{named}" in stopped.stderr and "Nothing was changed" in stopped.stderr
+    assert stopped.returncode == 1, stopped.stderr
+    assert named in said(stopped.stderr) and "Nothing was changed" in said(stopped.stderr)
     assert cloud.resources() == before, "nothing was created or bound"
     if tampering.endswith(("_repository", "_remote")):
-        assert f"--data gcp_{tampering}={D['gcp_' + tampering]}" in stopped.stderr, stopped.stderr
+        assert f"--data gcp_{tampering}={D['gcp_' + tampering]}" in said(stopped.stderr), stopped.stderr
 
 
 # Where each question's answer stands in scripts/gcp_settings.json.
@@ -653,7 +658,7 @@ def test_the_settings_keep_the_questions_rules(generate, tmp_path: Path) -> None
     project = package(generate("defaults"), tmp_path / "tampered", project_id="evil_project")
     cloud = stand_ins(tmp_path, project)
     stopped = setup(cloud, project, "--dry-run", ok=False)
-    assert stopped.returncode == 1 and "gcp_project_id: not an ID" in stopped.stderr
+    assert stopped.returncode == 1 and "gcp_project_id: not an ID" in said(stopped.stderr)
     assert cloud.gcloud()["calls"] == []
 
 
@@ -662,7 +667,7 @@ def test_a_recorded_id_that_github_contradicts_stops_everything(wif) -> None:
     record(project, github_repository_id=REPOSITORY_ID, github_owner_id=OWNER_ID)
     cloud.add_github_repository(GITHUB, "7777777", "8888888")  # deleted, registered again
     refused = setup(cloud, project, ok=False)
-    assert f"now has github_repository_id 7777777, but this project recorded {REPOSITORY_ID}" in refused.stderr
+    assert f"now has github_repository_id 7777777, but this project recorded {REPOSITORY_ID}" in said(refused.stderr)
     read = [call for call in cloud.gcloud()["calls"] if call[:2] != ["auth", "list"]]  # the login only
     assert read == [], "nothing is read, created or bound for the impostor"
 
@@ -675,8 +680,8 @@ def test_a_provider_that_differs_stops_a_package_and_only_the_administrator_chan
     provider["description"] = ""
     cloud.write_gcloud(state)
     refused = setup(cloud, project, ok=False)
-    assert f"has   assertion.repository == '{GITHUB}'" in refused.stderr
-    assert f"{settings_of(project)['template']['setup']} --organisation" in refused.stderr
+    assert f"\n    has   assertion.repository == '{GITHUB}'\n" in refused.stderr
+    assert f"{settings_of(project)['template']['setup']} --organisation" in said(refused.stderr)
     updated = setup(cloud, project, "--organisation").stdout
     assert "updating provider github" in updated
     assert cloud.gcloud()["providers"][PROVIDER_KEY]["condition"] == ("assertion.repository_owner_id == '2000001'")
@@ -731,7 +736,7 @@ def test_a_key_that_could_not_be_stored_is_deleted(key) -> None:
     gh["repositories"]["Fin-Org/ledger_sync"]["refuse_secrets"] = True
     cloud.write_gh(gh)
     refused = setup(cloud, project, ok=False)
-    assert refused.returncode == 1 and "Resource not accessible" in refused.stderr
+    assert refused.returncode == 1 and "Resource not accessible" in said(refused.stderr)
     publisher = settings_of(project)["package"]["publisher"]
     assert cloud.gcloud()["service_accounts"][publisher]["keys"] == []
 
@@ -828,8 +833,8 @@ def test_an_organisation_that_forbids_keys_gets_told_why_and_what_instead(key) -
     state["key_creation_disabled"] = True
     cloud.write_gcloud(state)
     refused = setup(cloud, project, ok=False)
-    assert "constraints/iam.disableServiceAccountKeyCreation forbids service account keys" in refused.stderr
-    assert "--data publish_auth=workload_identity" in refused.stderr
+    assert "constraints/iam.disableServiceAccountKeyCreation forbids service account keys" in said(refused.stderr)
+    assert "--data publish_auth=workload_identity" in said(refused.stderr)
 
 
 def test_readers_may_read_and_never_write(wif) -> None:
@@ -839,7 +844,7 @@ def test_readers_may_read_and_never_write(wif) -> None:
     assert "group:data@example.com" in iam["roles/artifactregistry.reader"]
     assert iam["roles/artifactregistry.writer"] == [f"serviceAccount:{PUBLISHER}"]
     refused = setup(cloud, project, "--reader", "allUsers", ok=False)
-    assert refused.returncode == 1 and "expected a member such as group:" in refused.stderr
+    assert refused.returncode == 1 and "expected a member such as group:" in said(refused.stderr)
 
 
 def test_a_shared_repository_stops_it_with_the_way_out(ready) -> None:
@@ -853,9 +858,9 @@ def test_a_shared_repository_stops_it_with_the_way_out(ready) -> None:
     cloud.write_gcloud(state)
     before = cloud.resources()
     stopped = setup(cloud, project, ok=False)
-    assert stopped.returncode == 1 and "Nothing was changed" in stopped.stderr
-    assert "can also be written by serviceAccount:publish-other@" in stopped.stderr
-    assert "--data gcp_repository=NEW_NAME" in stopped.stderr
+    assert stopped.returncode == 1 and "Nothing was changed" in said(stopped.stderr)
+    assert "can also be written by serviceAccount:publish-other@" in said(stopped.stderr)
+    assert "--data gcp_repository=NEW_NAME" in said(stopped.stderr)
     assert cloud.resources() == before
     # A person the withdrawal procedure made repoAdmin is reported, not refused.
     state["repositories"][REPOSITORY_KEY]["iam"]["roles/artifactregistry.writer"].pop()
@@ -939,7 +944,7 @@ def test_without_gh_the_route_needs_no_gh(generate, tmp_path: Path) -> None:
     project = package(generate("explicit-names-rc"), tmp_path)
     cloud = stand_ins(tmp_path, project, gh=False)
     refused = setup(cloud, project, ok=False)
-    assert "--repository-id ID --owner-id ID" in refused.stderr and cloud.changing_calls() == []
+    assert "--repository-id ID --owner-id ID" in said(refused.stderr) and cloud.changing_calls() == []
     port_file = tmp_path / "port"
     server = subprocess.Popen(
         [sys.executable, str(TEMPLATE_ROOT / "tests/fake_gh.py"), "serve", str(port_file)], env=cloud.env()
@@ -950,11 +955,11 @@ def test_without_gh_the_route_needs_no_gh(generate, tmp_path: Path) -> None:
                 break
             time.sleep(0.05)
         api = {"GITHUB_API_URL": f"http://127.0.0.1:{port_file.read_text()}", "GITHUB_TOKEN": "t0ken"}
-        ids_command = refused.stderr.split("with a token:\n", 1)[1].strip().splitlines()[0].strip()
+        [ids_command] = [line.strip() for line in refused.stderr.splitlines() if line.strip().startswith("curl ")]
         ids = cloud.run("bash", "-c", ids_command, cwd=project, **api)
         assert ids.stdout.split() == [REPOSITORY_ID, OWNER_ID], ids.stderr
         refused = setup(cloud, project, "--repository-id", REPOSITORY_ID, "--owner-id", OWNER_ID, ok=False)
-        assert "--key-dir DIRECTORY" in refused.stderr
+        assert "--key-dir DIRECTORY" in said(refused.stderr)
         keys = tmp_path / "my-keys"
         output = setup(
             cloud, project, "--repository-id", REPOSITORY_ID, "--owner-id", OWNER_ID, "--key-dir", str(keys)
@@ -1049,7 +1054,7 @@ def test_a_project_that_names_another_source_or_a_newer_release_is_refused_witho
     cloud = stand_ins(tmp_path, project)
     refused = setup(cloud, project, confirm=False, ok=False)
     assert refused.returncode == 1 and named in refused.stdout, refused.stdout
-    assert "nothing was read or changed" in refused.stderr and "--yes" in refused.stderr
+    assert "nothing was read or changed" in said(refused.stderr) and "--yes" in said(refused.stderr)
     assert cloud.gcloud()["calls"] == [] and cloud.gh()["calls"] == []
     accepted = setup(cloud, project)  # --yes: the person has seen the source and trusts it
     assert named in accepted.stdout and "Done." in accepted.stdout
@@ -1063,6 +1068,22 @@ def test_the_project_this_checkout_renders_is_accepted_without_yes(generate) -> 
     assert provenance.objections(template["source"], template["commit"], generate("defaults").path) == []
 
 
+def test_a_stop_message_wraps_its_prose_at_80_columns_and_keeps_each_command_whole() -> None:
+    from gar_template_setup.terminal import fitted
+
+    command = (
+        "gcloud iam workload-identity-pools providers delete legacy "
+        "--workload-identity-pool=github-actions --location=global --project=my-gcp-project"
+    )
+    prose = "The pool github-actions has another provider, legacy, that maps attribute.release. " * 2
+    lines = fitted(f"{prose}Delete it:\n  - an item that runs on " + "and on " * 15 + f"\n$ {command}").splitlines()
+    assert all(len(line) <= 80 for line in lines[:-1]) and len(lines) > 4, lines
+    assert " ".join(" ".join(lines[:-1]).split()).startswith(" ".join(prose.split()))
+    item = [n for n, line in enumerate(lines) if line.startswith("  - an item")]
+    assert item and lines[item[0] + 1].startswith("    and on"), lines  # a list item's lines stay indented
+    assert lines[-1] == f"    {command}"  # whole, as it runs
+
+
 def test_settings_of_a_release_that_copied_the_scripts_ask_for_the_update_first(generate, tmp_path: Path) -> None:
     settings = settings_of(generate("defaults").path)
     del settings["template"]  # as releases up to 0.2.0 rendered them
@@ -1072,7 +1093,9 @@ def test_settings_of_a_release_that_copied_the_scripts_ask_for_the_update_first(
     cloud = stand_ins(tmp_path, project)
     stopped = setup(cloud, project, ok=False)
     assert stopped.returncode == 1
-    assert f"take the template's new release first ({settings['copier']} update --trust --defaults)" in " ".join(
-        stopped.stderr.split()
+    update = f"{settings['copier']} update --trust --defaults"
+    assert f"Take the template's new release first, then run the command its README gives: {update}" in said(
+        stopped.stderr
     )
+    assert f"\n    {update}\n" in stopped.stderr  # whole, on a line of its own
     assert cloud.gcloud()["calls"] == []

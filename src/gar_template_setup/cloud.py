@@ -104,7 +104,8 @@ def shell_join(args: tuple[str, ...] | list[str]) -> str:
 
 
 class SetupError(Exception):
-    """A state the setup must not change on its own: the message says what and how to fix it."""
+    """A state the setup must not change on its own: the message says what and how to fix it.
+    A line of it that starts with "$ " is a command, which terminal.fitted prints whole."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,9 @@ class Settings:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if "template" not in data:
             raise SetupError(
-                f"{path} comes from a template release that carried its own setup scripts: take "
-                f"the template's new release first ({data.get('copier', 'uvx copier')} update "
-                "--trust --defaults), then run the command its README gives"
+                f"{path} comes from a template release that carried its own setup scripts. Take "
+                "the template's new release first, then run the command its README gives:\n"
+                f"$ {data.get('copier', 'uvx copier')} update --trust --defaults"
             )
         package, organisation, template = data["package"], data["organisation"], data["template"]
         commands.copier = data["copier"]
@@ -290,7 +291,7 @@ class Runner:
         if result.returncode != 0:
             if "NOT_FOUND" in result.stderr or "not found" in result.stderr.lower():
                 return None
-            raise SetupError(f"`{shlex.join(args)}` failed:\n{result.stderr.strip()}")
+            raise SetupError(f"this command failed:\n$ {shlex.join(args)}\n{result.stderr.strip()}")
         return json.loads(result.stdout or "null")
 
     def change(self, why: str, *args: str, stdin: str | None = None, shown: str | None = None) -> bool:
@@ -306,7 +307,7 @@ class Runner:
         self.seen.clear()
         result = subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise SetupError(f"`{command}` failed:\n{result.stderr.strip()}")
+            raise SetupError(f"this command failed:\n$ {command}\n{result.stderr.strip()}")
         return True
 
     def retrying(self, why: str, *args: str) -> None:

@@ -56,6 +56,7 @@ from .cloud import (
     section,
     shell_join,
 )
+from .terminal import fitted
 
 KEY_POLICY = "constraints/iam.disableServiceAccountKeyCreation"
 PUBLISHER_SECRET, READER_SECRET = "GOOGLE_CREDENTIALS", "ARTIFACT_REGISTRY_READER_KEY"
@@ -88,8 +89,8 @@ class GitHub:
         if found.returncode != 0:
             raise SetupError(
                 f"GitHub does not know {self.settings.github_repository} ({found.stderr.strip()}). Create the "
-                "repository first, or correct github_repository "
-                f"({commands.record} --data github_repository=OWNER/NAME)."
+                "repository first, or correct github_repository:\n"
+                f"$ {commands.record} --data github_repository=OWNER/NAME"
             )
         repository_id, owner_id = found.stdout.split()
         return repository_id, owner_id
@@ -120,8 +121,8 @@ def github_ids(github: GitHub, settings: Settings, repository_id: str | None, ow
             raise SetupError(
                 f"{settings.github_repository} now has {key} {value}, but this project recorded {recorded}: the "
                 "repository (or its owner) was deleted and created again, or the name now belongs to someone "
-                "else. Trust moves only when you say so: check the repository, then record the new id with "
-                f"{commands.record} --data {key}={value}"
+                "else. Trust moves only when you say so: check the repository, then record the new id:\n"
+                f"$ {commands.record} --data {key}={value}"
             )
     return repository_id, owner_id
 
@@ -130,16 +131,19 @@ def ids_needed(settings: Settings) -> str:
     return (
         f"The numeric ids of {settings.github_repository} are needed: install the GitHub CLI and run "
         "`gh auth login`, or pass them: --repository-id ID --owner-id ID. Without gh, with a token:\n"
-        f'  curl -fsS -H "Authorization: Bearer $GITHUB_TOKEN" {API}/repos/{settings.github_repository}'
+        f'$ curl -fsS -H "Authorization: Bearer $GITHUB_TOKEN" {API}/repos/{settings.github_repository}'
         ' | python3 -c \'import json, sys; r = json.load(sys.stdin); print(r["id"], r["owner"]["id"])\''
     )
 
 
-MANAGERS_NEEDED = (
-    "Name the release managers by numeric GitHub user id: --release-manager ID (repeatable). "
-    "Find an id without gh: curl -fsS https://api.github.com/users/LOGIN | "
-    "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"id\"])'"
-)
+def managers_needed(bad: list[str]) -> str:
+    """How to name the release managers; `bad`, the ids given that are not numeric."""
+    return (
+        "Name the release managers by numeric GitHub user id: --release-manager ID (repeatable)"
+        + (f" (not digits: {', '.join(bad)})" if bad else "")
+        + ". Find an id without gh:\n$ curl -fsS https://api.github.com/users/LOGIN | "
+        "python3 -c 'import json, sys; print(json.load(sys.stdin)[\"id\"])'"
+    )
 
 
 def missing_prerequisites(settings: Settings, args: argparse.Namespace, github: GitHub) -> list[str]:
@@ -147,13 +151,13 @@ def missing_prerequisites(settings: Settings, args: argparse.Namespace, github: 
     first: one run says what to do, rather than one thing per run."""
     missing = []
     if not logged_in():
-        missing.append(f"A gcloud login that may administer {settings.project_id}: gcloud auth login")
+        missing.append(f"A gcloud login that may administer {settings.project_id}:\n$ gcloud auth login")
     has_ids = (args.repository_id or settings.github_repository_id) and (args.owner_id or settings.github_owner_id)
     if not has_ids and not github.ready:
         missing.append(ids_needed(settings))
     has_managers = settings.release_manager_ids or args.release_manager
     if settings.workload_identity and not has_managers and not github.ready:
-        missing.append(MANAGERS_NEEDED)
+        missing.append(managers_needed([]))
     return missing
 
 
@@ -165,7 +169,7 @@ def release_managers(github: GitHub, settings: Settings, given: list[str]) -> li
         managers = [user]
     bad = [m for m in managers if not m.isdigit()]
     if bad or not managers:
-        raise SetupError(MANAGERS_NEEDED + (f" (not digits: {', '.join(bad)})" if bad else ""))
+        raise SetupError(managers_needed(bad))
     return managers
 
 
@@ -190,7 +194,8 @@ def project_number(run: Runner, settings: Settings) -> str:
     if settings.project_number and settings.project_number != number:
         raise SetupError(
             f"{settings.project_id} has the number {number}, but this project recorded {settings.project_number}. "
-            f"Check gcp_project_id; record the right number with {commands.record} --data gcp_project_number={number}"
+            f"Check gcp_project_id, then record the right number:\n"
+            f"$ {commands.record} --data gcp_project_number={number}"
         )
     return number
 
@@ -217,7 +222,7 @@ def package_repository(run: Runner, settings: Settings, repository_id: str) -> N
     if owned and recorded not in (note, earlier):
         raise SetupError(
             f"The repository {settings.repository} belongs to another package: '{recorded}'. Nothing "
-            f"was changed. Give this package its own: {commands.record} --data gcp_repository=NEW_NAME"
+            f"was changed. Give this package its own:\n$ {commands.record} --data gcp_repository=NEW_NAME"
         )
     if recorded != note:
         run.change(
@@ -244,7 +249,7 @@ def publisher(run: Runner, settings: Settings, repository_id: str) -> bool:
     if recorded.startswith("gar-template publisher of ") and recorded != note:
         raise SetupError(
             f"The service account {settings.publisher} belongs to another package: '{recorded}'. Nothing was "
-            f"changed. Give this package its own: {commands.record} --data gcp_service_account=NEW_ID"
+            f"changed. Give this package its own:\n$ {commands.record} --data gcp_service_account=NEW_ID"
         )
     if recorded != note:
         run.change(
@@ -277,10 +282,10 @@ def writers(run: Runner, settings: Settings, created: bool) -> None:
             f"{settings.repository} can also be written by {', '.join(machines)}: a release of theirs "
             f"can upload files under the name {settings.distribution}. Nothing was changed. Give this "
             "package its own repository (gar-template's docs/publishing.md, 'Moving to a repository per "
-            f"package'): {commands.record} --data gcp_repository=NEW_NAME"
+            f"package'):\n$ {commands.record} --data gcp_repository=NEW_NAME"
         )
         if run.mode == "check":
-            run.mismatches.append(message)
+            run.mismatches.append(message.replace("\n$ ", "\n    fix: "))  # as the report gives fixes
         else:
             raise SetupError(message)
 
@@ -384,8 +389,8 @@ def new_key(run: Runner, settings: Settings, email: str, directory: Path) -> tup
         if KEY_POLICY in str(error):
             raise SetupError(
                 f"The organisation policy {KEY_POLICY} forbids service account keys (organisations created "
-                "secure by default enforce it). Use workload identity federation, which needs no key: "
-                f"{commands.copier} update --trust --defaults --data publish_auth=workload_identity"
+                "secure by default enforce it). Use workload identity federation, which needs no key:\n"
+                f"$ {commands.copier} update --trust --defaults --data publish_auth=workload_identity"
             ) from error
         raise
     return key_file, json.loads(key_file.read_text())["private_key_id"]
@@ -644,9 +649,10 @@ def template_update_environment(run: Runner, settings: Settings, github: GitHub)
             )
         except SetupError as error:
             print(
-                f"GitHub refused a deployment policy ({error}): this plan has none for private "
-                f"repositories. Store no App key in {name}: update by hand "
-                "(docs/template-update-workflow.md)."
+                fitted(
+                    f"GitHub refused a deployment policy: this plan has none for private repositories. "
+                    f"Store no App key in {name}: update by hand (docs/template-update-workflow.md).\n{error}"
+                )
             )
             return
     listing = github.get(f"{api}/deployment-branch-policies")
@@ -729,26 +735,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.load()
     except SetupError as error:
-        print(f"\n{provenance.PROGRAM} stopped: {error}", file=sys.stderr)
+        stopped(str(error))
         return 1
     if problems := settings.problems():
-        print(
-            f"\n{provenance.PROGRAM} stopped: scripts/gcp_settings.json breaks the questions' "
-            "rules; nothing was read or changed. Correct the answers (the command records a "
-            "value):\n" + "\n".join(f"  {problem}" for problem in problems) + f"\n  {commands.record} --data KEY=VALUE",
-            file=sys.stderr,
+        stopped(
+            "scripts/gcp_settings.json breaks the questions' rules; nothing was read or changed. "
+            "Correct the answers (the command records a value):\n"
+            + "\n".join(f"  {problem}" for problem in problems)
+            + f"\n$ {commands.record} --data KEY=VALUE"
         )
         return 1
     if objections := provenance.objections(settings.template_source, settings.template_commit, Path.cwd()):
         print("This project and this tool do not agree:")
         print("\n".join(f"  - {objection}" for objection in objections))
         if not args.yes:
-            print(
-                f"\n{provenance.PROGRAM} stopped: nothing was read or changed. Run the tool your "
-                "organisation pins (the project's docs/publishing.md, One-time Google Cloud setup), or pass "
-                "--yes once you trust "
-                "the source the project records.",
-                file=sys.stderr,
+            stopped(
+                "nothing was read or changed. Run the tool your organisation pins (the project's "
+                "docs/publishing.md, One-time Google Cloud setup), or pass --yes once you trust the "
+                "source the project records."
             )
             return 1
     run = Runner("check" if args.check else "plan" if args.dry_run else "apply")
@@ -797,8 +801,13 @@ def main(argv: list[str] | None = None) -> int:
         layers(run, settings, args, github, number, repository_id, owner_id, managers)
         return closing(run, settings, number, repository_id, owner_id, managers)
     except SetupError as error:
-        print(f"\n{provenance.PROGRAM} stopped: {error}", file=sys.stderr)
+        stopped(str(error))
         return 1
+
+
+def stopped(message: str) -> None:
+    """Why the setup stops, on stderr, fitted to an 80-column terminal (terminal.fitted)."""
+    print("\n" + fitted(f"{provenance.PROGRAM} stopped: {message}"), file=sys.stderr)
 
 
 def privileged(planned: list[str], github: GitHub) -> list[str]:

@@ -190,7 +190,7 @@ def pool_and_provider(run: Runner, settings: Settings, owner_id: str, number: st
             "A package's setup never rewrites the organisation layer, and a token refused by the condition "
             "is the 403 'Failed to generate Google Cloud federated token'. If the provider names another "
             "owner, give this package its own pool (--data gcp_workload_identity_pool=NEW_ID); otherwise an "
-            f"administrator runs, once, from a project on this template version:\n  {commands.setup} --organisation"
+            f"administrator runs, once, from a project on this template version:\n$ {commands.setup} --organisation"
         )
     print(f"updating provider {settings.provider} to {LAYER}:\n{report}")
     run.change(
@@ -215,7 +215,7 @@ def others_checked(providers: list[dict[str, Any]], settings: Settings) -> None:
             raise SetupError(
                 f"The pool {settings.pool} has another provider, {name}, that {reason}: its tokens could act "
                 "as this package's publisher or reader. Nothing was changed. Move it to a pool of its own, "
-                f"or delete it: gcloud iam workload-identity-pools providers delete {name} "
+                f"or delete it:\n$ gcloud iam workload-identity-pools providers delete {name} "
                 f"--workload-identity-pool={settings.pool} --location=global --project={settings.project_id}"
             )
 
@@ -224,8 +224,8 @@ def repository_checked(found: dict[str, Any], name: str, mode: str) -> None:
     if found.get("format") != "PYTHON" or found.get("mode") != mode:
         raise SetupError(
             f"The repository {name} exists as {found.get('format')} {found.get('mode')}, not PYTHON {mode}. "
-            f"Nothing was changed: choose another name ({commands.record} "
-            "--data KEY=NEW_NAME) or remove that repository."
+            "Nothing was changed. Remove that repository, or choose another name (KEY is the "
+            f"question that names it):\n$ {commands.record} --data KEY=NEW_NAME"
         )
 
 
@@ -256,8 +256,8 @@ def organisation_names(run: Runner, settings: Settings) -> None:
         if existing and named[key] not in existing:
             raise SetupError(
                 f"The organisation's {key} is {', '.join(existing)}; this project names "
-                f"{named[key]}. Nothing was changed. Record the organisation's: "
-                f"{commands.record} --data {key}={existing[0]}"
+                f"{named[key]}. Nothing was changed. Record the organisation's:\n"
+                f"$ {commands.record} --data {key}={existing[0]}"
             )
 
 
@@ -355,13 +355,13 @@ def reads_ours(settings: Settings, name: str, found: dict[str, Any], with_pypi: 
         raise SetupError(
             f"The virtual repository {name} reads {settings.pypi_remote} (PyPI), but it is uv's "
             "index of internal packages only: a public upload under an internal name would be "
-            f"installed. Nothing was changed. Remove that upstream: {commands.setup} --organisation"
+            f"installed. Nothing was changed. Remove that upstream:\n$ {commands.setup} --organisation"
         )
     if pypi and packages and max(u.get("priority", 0) for u in pypi) >= min(u.get("priority", 0) for u in packages):
         raise SetupError(
             f"The virtual repository {name} reads {settings.pypi_remote} (PyPI) before or beside the "
             "internal packages: a public upload under an internal name would win. Nothing was changed. "
-            f"Give {settings.pypi_remote} the lowest priority: {commands.setup} --organisation"
+            f"Give {settings.pypi_remote} the lowest priority:\n$ {commands.setup} --organisation"
         )
     return any(str(u.get("repository", "")).endswith(f"/{settings.repository}") for u in upstreams)
 
@@ -405,7 +405,7 @@ def organisation_lock(run: Runner, settings: Settings) -> Iterator[None]:
                 raise SetupError(
                     f"Another package's setup has held {LOCK} for over {wait:g} s; nothing was "
                     "changed here. If no setup is running, a setup stopped while holding it: remove "
-                    f"it, then run this again: {shell_join(release)}"
+                    f"it, then run this again:\n$ {shell_join(release)}"
                 ) from error
             print(f"  another package's setup holds {LOCK}: waiting", flush=True)
             time.sleep(poll)
@@ -426,8 +426,8 @@ def reader_account(run: Runner, settings: Settings) -> bool:
         # here could publish that package.
         raise SetupError(
             f"The reader account {settings.reader} is a package's publisher: '{described}'. Nothing "
-            "was changed. Name the organisation's read-only account: "
-            f"{commands.record} --data gcp_reader_service_account=ID"
+            "was changed. Name the organisation's read-only account:\n"
+            f"$ {commands.record} --data gcp_reader_service_account=ID"
         )
     if found is None:
         created = run.change(
