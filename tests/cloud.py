@@ -36,11 +36,6 @@ SETUP = (sys.executable, "-m", "gar_template_setup")
 COMMAND_STARTS = ("gcloud ", "gh ", "curl ", "echo ", "uvx ", "gar-template-setup")
 
 
-def said(output: str) -> str:
-    """The output's words on one line: what a message says, wherever the 80-column wrap broke it."""
-    return " ".join(output.split())
-
-
 def assert_fits_80_columns(stderr: str) -> None:
     """Why a setup stopped fits an 80-column terminal: every line but a command, printed whole
     and indented four spaces (terminal.fitted), is at most 80 columns."""

@@ -406,6 +406,11 @@ def _outside_fences(text: str) -> list[tuple[int, str, bool]]:
     return lines
 
 
+def said(output: str) -> str:
+    """The output's words on one line: what a message says, wherever the 80-column wrap broke it."""
+    return " ".join(output.split())
+
+
 def markdown_section(text: str, heading: str) -> str:
     """The body of the section headed `heading` (e.g. "## Develop"), up to the next heading of the
     same or a higher level; headings inside fenced blocks (a `# comment` in bash) do not count."""

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cloud import StandIns, accounts_usable, exchange, github_claims, said, writers
-from helpers import commit, copier_cli, default, git, markdown_section, working_tree_clone
+from cloud import StandIns, accounts_usable, exchange, github_claims, writers
+from helpers import commit, copier_cli, default, git, markdown_section, said, working_tree_clone
 
 pytestmark = pytest.mark.long
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import real_gcloud
-from cloud import SETUP, StandIns, accounts_usable, github_claims, said
-from helpers import TEMPLATE_ROOT, Generated, defaults
+from cloud import SETUP, StandIns, accounts_usable, github_claims
+from helpers import TEMPLATE_ROOT, Generated, defaults, said
 from test_validators import BAD_ANSWERS
 
 from gar_template_setup import cloud as gcp_cloud
@@ -448,10 +448,10 @@ def test_a_lock_left_by_a_stopped_setup_is_named_with_the_command_that_removes_i
     stopped = cloud.run(*SETUP, "--yes", cwd=project, SETUP_GCP_LOCK_WAIT="0")
     assert stopped.returncode == 1 and "nothing was changed here" in said(stopped.stderr), stopped.stderr
     # The command is a line of its own after "run this again:", printed whole.
-    said_lines = stopped.stderr.splitlines()
-    [at] = [n for n, line in enumerate(said_lines) if "repositories delete gar-template-setup-lock" in line]
-    assert said_lines[at - 1].endswith("run this again:"), stopped.stderr
-    removed = cloud.run("bash", "-c", said_lines[at].strip(), cwd=project)
+    lines = stopped.stderr.splitlines()
+    [at] = [n for n, line in enumerate(lines) if "repositories delete gar-template-setup-lock" in line]
+    assert lines[at - 1].endswith("run this again:"), stopped.stderr
+    removed = cloud.run("bash", "-c", lines[at].strip(), cwd=project)
     assert removed.returncode == 0, removed.stderr
     assert setup(cloud, project).returncode == 0
 
@@ -1078,7 +1078,7 @@ def test_a_stop_message_wraps_its_prose_at_80_columns_and_keeps_each_command_who
     prose = "The pool github-actions has another provider, legacy, that maps attribute.release. " * 2
     lines = fitted(f"{prose}Delete it:\n  - an item that runs on " + "and on " * 15 + f"\n$ {command}").splitlines()
     assert all(len(line) <= 80 for line in lines[:-1]) and len(lines) > 4, lines
-    assert " ".join(" ".join(lines[:-1]).split()).startswith(" ".join(prose.split()))
+    assert said(" ".join(lines[:-1])).startswith(said(prose))
     item = [n for n, line in enumerate(lines) if line.startswith("  - an item")]
     assert item and lines[item[0] + 1].startswith("    and on"), lines  # a list item's lines stay indented
     assert lines[-1] == f"    {command}"  # whole, as it runs
