@@ -150,6 +150,13 @@ def test_uv_route_from_the_readme_installs_tests_lints_and_versions(generate, tm
     run_as_printed(uv_block(lint), work)
     assert (work / ".git/hooks/pre-commit").is_file()
     assert git(work, "status", "--porcelain") == "?? uv.lock", "ruff format found nothing to change"
+    # The commands its prose names, one by one (`uv run ty check`, `uv run nox -s types`, ...), as
+    # printed; `uv run --frozen`, how the hooks run, is no command of its own.
+    prose = re.sub(r"```.*?```", "", lint, flags=re.DOTALL)
+    named = re.findall(r"`(uv run [a-z][^`]*)`", prose)
+    assert {"uv run ruff check .", "uv run ty check", "uv run nox -s types"} <= set(named), named
+    for command in named:
+        run_as_printed(command, work)
 
     # Both printed ways to see the version work in the environment the README makes.
     versions = markdown_section(readme, "## Versions come from git tags")
